@@ -1,0 +1,148 @@
+//! Tasks: a playbook applied to an incident, completed lane by lane.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use kizuki_domain::error::{Validator, limits};
+use kizuki_domain::task::Task;
+use kizuki_domain::timeline::{EntryKind, EntrySource, TimePrecision, TimelineEntryFields};
+use kizuki_store::TaskCompletion;
+use serde::{Deserialize, Serialize};
+
+use super::load_incident;
+use super::timeline::{TimelineEntryView, view_entry};
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiPath, ApiJson, AuthUser};
+
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/tasks", tag = "tasks",
+    params(("id" = i64, Path, description = "Incident id")),
+    responses((status = 200, body = Vec<Task>), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn list(State(state): State<AppState>, _user: AuthUser, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Vec<Task>>> {
+    load_incident(&state, id).await?;
+    Ok(Json(state.store.list_tasks(id).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyPlaybook {
+    /// Playbook id, e.g. `ransomware`.
+    pub playbook: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/playbooks", tag = "tasks",
+    params(("id" = i64, Path, description = "Incident id")), request_body = ApplyPlaybook,
+    responses((status = 201, description = "The tasks created", body = Vec<Task>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn apply_playbook(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(req): ApiJson<ApplyPlaybook>,
+) -> ApiResult<(StatusCode, Json<Vec<Task>>)> {
+    let incident = load_incident(&state, id).await?;
+    let playbook = state.playbooks.get(&req.playbook).ok_or_else(|| {
+        let known: Vec<String> = state.playbooks.list().iter().map(|p| p.id.clone()).collect();
+        ApiError::Validation(kizuki_domain::ValidationError::one(
+            "playbook",
+            format!("unknown playbook `{}`; known: {}", req.playbook, known.join(", ")),
+        ))
+    })?;
+    let tasks = playbook.plan(
+        incident.start_date,
+        state.clock.now(),
+        &state.settings.time_zone,
+        state.settings.language,
+    );
+    let created = state.store.add_tasks(id, &tasks).await?;
+    tracing::info!(incident = id, user = user.id, playbook = %req.playbook, tasks = created.len(), "playbook applied");
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteTask {
+    /// What was done; becomes the timeline entry's text after the task title.
+    #[serde(default)]
+    pub note: String,
+    /// Who did it (defaults to the user's name).
+    #[serde(default)]
+    pub actor: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CompletedTask {
+    pub task: Task,
+    pub timeline_entry: TimelineEntryView,
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/tasks/{task_id}/complete", tag = "tasks",
+    params(("id" = i64, Path, description = "Incident id"), ("task_id" = i64, Path, description = "Task id")),
+    request_body = CompleteTask,
+    responses((status = 200, body = CompletedTask),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already completed", body = Problem, content_type = "application/problem+json")))]
+pub async fn complete(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiPath((id, task_id)): ApiPath<(i64, i64)>,
+    ApiJson(req): ApiJson<CompleteTask>,
+) -> ApiResult<Json<CompletedTask>> {
+    let incident = load_incident(&state, id).await?;
+    let mut v = Validator::new();
+    v.optional_text("note", &req.note, limits::TEXT);
+    v.finish()?;
+    let task = state
+        .store
+        .list_tasks(id)
+        .await?
+        .into_iter()
+        .find(|t| t.id == task_id)
+        .ok_or_else(|| ApiError::NotFound(format!("task {task_id} not found in incident {id}")))?;
+    let now = state.clock.now();
+    let text = if req.note.trim().is_empty() {
+        format!("✔ {}", task.title)
+    } else {
+        format!("✔ {} — {}", task.title, req.note.trim())
+    };
+    let completion = TaskCompletion {
+        by: Some(user.id),
+        at: now,
+        entry: TimelineEntryFields {
+            occurred_at: now,
+            precision: TimePrecision::Minute,
+            day_part: None,
+            lane: task.lane,
+            actor: req.actor.unwrap_or_else(|| user.display_name.clone()),
+            kind: kind_for_phase(&task.phase),
+            text,
+            source: EntrySource::Task,
+        },
+    };
+    let (task, entry) = state.store.complete_task(id, task_id, &completion).await?;
+    Ok(Json(CompletedTask {
+        task,
+        timeline_entry: view_entry(entry, incident.start_date, &state.settings.time_zone, state.settings.language),
+    }))
+}
+
+/// The timeline kind a completed task is recorded as, from its playbook phase.
+fn kind_for_phase(phase: &str) -> EntryKind {
+    let p = phase.to_ascii_lowercase();
+    if p.contains("contain") {
+        EntryKind::Containment
+    } else if p.contains("recover") || p.contains("eradicat") {
+        EntryKind::Recovery
+    } else if p.contains("disclos") || p.contains("notif") || p.contains("report") {
+        EntryKind::Disclosure
+    } else if p.contains("detect") {
+        EntryKind::Detection
+    } else if p.contains("triage") || p.contains("investig") || p.contains("analys") {
+        EntryKind::Analysis
+    } else if p.contains("communicat") {
+        EntryKind::Communication
+    } else {
+        EntryKind::Other
+    }
+}

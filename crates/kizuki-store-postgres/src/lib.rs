@@ -1,0 +1,1340 @@
+//! PostgreSQL backend of [`kizuki_store::Store`].
+//!
+//! Several stateless `kizuki serve` replicas may share one database, so every rule that
+//! matters under concurrency is enforced by PostgreSQL itself:
+//!
+//! * optimistic locking of incidents is one `UPDATE … WHERE version = $expected`;
+//! * completing a task and recording a decision lock the row (`SELECT … FOR UPDATE`) so
+//!   exactly one of two racing writers wins and the other gets `Duplicate`;
+//! * uniqueness (users' e-mail, token hashes, an incident's observables) is a unique index,
+//!   and children of a missing incident are refused by foreign keys;
+//! * migrations run under sqlx's advisory lock, so replicas starting together are safe.
+//!
+//! Instants are stored as `TIMESTAMPTZ`, i.e. with microsecond precision: a
+//! [`jiff::Timestamp`] with sub-microsecond digits comes back truncated to the microsecond.
+//!
+//! TLS to PostgreSQL is not compiled in yet (`sslmode=require` URLs will fail to connect).
+
+mod rows;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use kizuki_domain::decision::{Decision, DecisionOutcome, NewDecision};
+use kizuki_domain::evidence::{CustodyAction, CustodyEvent, EvidenceItem, NewEvidence};
+use kizuki_domain::incident::{Incident, IncidentFields, IncidentFilter, Phase};
+use kizuki_domain::legal_clock::{LegalClock, LegalClockFields};
+use kizuki_domain::observable::{NewObservable, Observable, ObservableKind, SharedObservable};
+use kizuki_domain::party::{NewParty, Party};
+use kizuki_domain::task::{NewTask, Task, TaskStatus};
+use kizuki_domain::timeline::{TimelineEntry, TimelineEntryFields};
+use kizuki_domain::user::{ApiToken, NewUser, User};
+use kizuki_store::{CustodyRecord, Page, Result, Store, StoreError, TaskCompletion, TimelineQuery};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{AssertSqlSafe, Connection, Postgres, QueryBuilder, Row};
+
+use crate::rows::{
+    CLOCK_COLS, CUSTODY_COLS, DECISION_COLS, EVIDENCE_COLS, INCIDENT_COLS, OBSERVABLE_COLS,
+    PARTY_COLS, TASK_COLS, TIMELINE_COLS, TOKEN_COLS, USER_COLS, json_err, to_db_date,
+    to_db_opt_ts, to_db_ts,
+};
+
+pub use sqlx::PgPool;
+
+/// The schema, embedded at compile time.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Connections per replica unless told otherwise.
+pub const DEFAULT_POOL_SIZE: u32 = 16;
+
+/// Prefix of the databases made by [`create_test_database`]; only those may be dropped by
+/// [`drop_test_database`].
+const TEST_DB_PREFIX: &str = "kizuki_t_";
+
+/// A `Store` on a PostgreSQL connection pool.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects with [`DEFAULT_POOL_SIZE`] connections. `url` is a `postgres://` or
+    /// `postgresql://` URL. Fails if the server cannot be reached.
+    pub async fn connect(url: &str) -> Result<PgStore> {
+        Self::connect_with_pool_size(url, DEFAULT_POOL_SIZE).await
+    }
+
+    /// Connects with at most `max_connections` pooled connections (at least one).
+    pub async fn connect_with_pool_size(url: &str, max_connections: u32) -> Result<PgStore> {
+        let options = connect_options(url)?.application_name("kizuki");
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(db_err)?;
+        Ok(PgStore { pool })
+    }
+
+    /// Wraps an existing pool (for callers that configure their own).
+    pub fn from_pool(pool: PgPool) -> PgStore {
+        PgStore { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Closes every pooled connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn connect_options(url: &str) -> Result<PgConnectOptions> {
+    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    if !matches!(scheme.as_deref(), Some("postgres" | "postgresql")) {
+        return Err(StoreError::Database(
+            "expected a postgres:// or postgresql:// URL".into(),
+        ));
+    }
+    url.parse::<PgConnectOptions>().map_err(db_err)
+}
+
+/// Creates an empty database with a unique name (`kizuki_t_<uuid>`) on the server that
+/// `admin_url` points to, and returns the URL of the new database (same server, user and
+/// options). The role in `admin_url` needs the CREATEDB privilege. For tests.
+pub async fn create_test_database(admin_url: &str) -> Result<String> {
+    let mut conn = sqlx::PgConnection::connect_with(&connect_options(admin_url)?)
+        .await
+        .map_err(db_err)?;
+    let name: String =
+        sqlx::query_scalar("SELECT 'kizuki_t_' || replace(gen_random_uuid()::text, '-', '')")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(db_err)?;
+    check_test_db_name(&name)?;
+    sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .map_err(db_err)?;
+    conn.close().await.map_err(db_err)?;
+    with_database(admin_url, &name)
+}
+
+/// Drops a database made by [`create_test_database`], disconnecting its users.
+pub async fn drop_test_database(admin_url: &str, test_url: &str) -> Result<()> {
+    let name = database_of(test_url)?;
+    check_test_db_name(&name)?;
+    let mut conn = sqlx::PgConnection::connect_with(&connect_options(admin_url)?)
+        .await
+        .map_err(db_err)?;
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .execute(&mut conn)
+    .await
+    .map_err(db_err)?;
+    conn.close().await.map_err(db_err)
+}
+
+fn check_test_db_name(name: &str) -> Result<()> {
+    let ok = name.starts_with(TEST_DB_PREFIX)
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Database(format!(
+            "`{name}` is not a test database name"
+        )))
+    }
+}
+
+/// Splits `scheme://authority/database?query` around the database part.
+fn split_url(url: &str) -> Result<(&str, &str, &str, &str)> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| StoreError::Database("not a URL".into()))?;
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let (path, query) = match tail.find('?') {
+        Some(i) => tail.split_at(i),
+        None => (tail, ""),
+    };
+    Ok((scheme, authority, path.trim_start_matches('/'), query))
+}
+
+/// The same URL naming another database.
+fn with_database(url: &str, database: &str) -> Result<String> {
+    let (scheme, authority, _, query) = split_url(url)?;
+    Ok(format!("{scheme}://{authority}/{database}{query}"))
+}
+
+fn database_of(url: &str) -> Result<String> {
+    Ok(split_url(url)?.2.to_owned())
+}
+
+// --- errors ---------------------------------------------------------------------------------
+
+/// Maps a database failure to `StoreError::Database` without echoing bound values: the
+/// SQLSTATE, the constraint name and PostgreSQL's message are kept, except for data
+/// exceptions (class 22), whose messages may quote the offending input.
+fn db_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) => {
+            let code = d.code().map(|c| c.into_owned()).unwrap_or_default();
+            let mut msg = format!("SQLSTATE {code}");
+            if let Some(c) = d.constraint() {
+                msg.push_str(" on constraint ");
+                msg.push_str(c);
+            }
+            if !code.starts_with("22") {
+                msg.push_str(": ");
+                msg.push_str(d.message());
+            }
+            StoreError::Database(msg)
+        }
+        other => StoreError::Database(other.to_string()),
+    }
+}
+
+/// The constraint a statement broke, when it broke one with this SQLSTATE.
+fn violated<'e>(e: &'e sqlx::Error, sqlstate: &str) -> Option<&'e str> {
+    match e {
+        sqlx::Error::Database(d) if d.code().as_deref() == Some(sqlstate) => d.constraint(),
+        _ => None,
+    }
+}
+
+const FOREIGN_KEY_VIOLATION: &str = "23503";
+const UNIQUE_VIOLATION: &str = "23505";
+
+/// Maps a failed insert of a row belonging to `incident_id` (and maybe naming a user).
+fn child_err(e: sqlx::Error, incident_id: i64, user: Option<i64>) -> StoreError {
+    match violated(&e, FOREIGN_KEY_VIOLATION) {
+        Some(c) if c.ends_with("_incident_id_fkey") => incident_not_found(incident_id),
+        Some(c) if c.ends_with("_by_fkey") || c.ends_with("_user_id_fkey") => {
+            StoreError::NotFound {
+                entity: "user",
+                id: user.map(|u| u.to_string()).unwrap_or_default(),
+            }
+        }
+        _ => db_err(e),
+    }
+}
+
+fn incident_not_found(id: i64) -> StoreError {
+    not_found("incident", id)
+}
+
+fn not_found(entity: &'static str, id: i64) -> StoreError {
+    StoreError::NotFound {
+        entity,
+        id: id.to_string(),
+    }
+}
+
+// --- helpers --------------------------------------------------------------------------------
+
+/// `%text%` for ILIKE, with the pattern characters of `text` escaped (`\` is the default
+/// escape character of LIKE in PostgreSQL).
+fn contains_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(ch);
+    }
+    p.push('%');
+    p
+}
+
+fn effective_limit(limit: u32) -> u32 {
+    match limit {
+        0 => IncidentFilter::DEFAULT_LIMIT,
+        n => n.min(IncidentFilter::MAX_LIMIT),
+    }
+}
+
+fn collect<T>(rows: Vec<PgRow>, f: fn(&PgRow) -> Result<T>) -> Result<Vec<T>> {
+    rows.iter().map(f).collect()
+}
+
+/// Inserts timeline entries in one statement; returns them in input order.
+async fn insert_timeline(
+    conn: &mut sqlx::PgConnection,
+    incident_id: i64,
+    entries: &[TimelineEntryFields],
+    created_by: Option<i64>,
+    now: Timestamp,
+) -> Result<Vec<TimelineEntry>> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = entries.len();
+    let mut occurred_at = Vec::with_capacity(n);
+    let mut precision = Vec::with_capacity(n);
+    let mut day_part = Vec::with_capacity(n);
+    let mut lane = Vec::with_capacity(n);
+    let mut actor = Vec::with_capacity(n);
+    let mut kind = Vec::with_capacity(n);
+    let mut text = Vec::with_capacity(n);
+    let mut source = Vec::with_capacity(n);
+    for e in entries {
+        occurred_at.push(to_db_ts(e.occurred_at)?);
+        precision.push(e.precision.as_str());
+        day_part.push(e.day_part.map(|d| d.as_str()));
+        lane.push(e.lane.as_str());
+        actor.push(e.actor.as_str());
+        kind.push(e.kind.as_str());
+        text.push(e.text.as_str());
+        source.push(e.source.as_str());
+    }
+    let sql = format!(
+        "INSERT INTO timeline_entries \
+             (incident_id, occurred_at, \"precision\", day_part, lane, actor, kind, text, source, \
+              created_by, created_at) \
+         SELECT $1, t.occurred_at, t.prec, t.day_part, t.lane, t.actor, t.kind, t.text, t.source, \
+                $2, $3 \
+         FROM UNNEST($4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], \
+                     $9::text[], $10::text[], $11::text[]) \
+              WITH ORDINALITY AS t(occurred_at, prec, day_part, lane, actor, kind, text, source, ord) \
+         ORDER BY t.ord \
+         RETURNING {TIMELINE_COLS}"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(incident_id)
+        .bind(created_by)
+        .bind(to_db_ts(now)?)
+        .bind(occurred_at)
+        .bind(precision)
+        .bind(day_part)
+        .bind(lane)
+        .bind(actor)
+        .bind(kind)
+        .bind(text)
+        .bind(source)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| child_err(e, incident_id, created_by))?;
+    let mut out = collect(rows, rows::timeline_entry)?;
+    // Identity values are drawn in the order the rows are inserted, i.e. input order.
+    out.sort_by_key(|e| e.id);
+    Ok(out)
+}
+
+async fn insert_clock(
+    conn: &mut sqlx::PgConnection,
+    incident_id: i64,
+    clock: &LegalClockFields,
+) -> Result<LegalClock> {
+    let sql = format!(
+        "INSERT INTO legal_clocks (incident_id, kind, name, due_hours, overdue_hours, started_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {CLOCK_COLS}"
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(incident_id)
+        .bind(clock.kind.as_str())
+        .bind(&clock.name)
+        .bind(clock.due_hours)
+        .bind(clock.overdue_hours)
+        .bind(to_db_ts(clock.started_at)?)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| child_err(e, incident_id, None))?;
+    rows::legal_clock(&row)
+}
+
+/// Binds the writer-controlled incident columns as $2..=$14 in `INCIDENT_FIELD_COLS` order.
+macro_rules! bind_incident_fields {
+    ($q:expr, $f:expr) => {{
+        let f: &IncidentFields = $f;
+        $q.bind(&f.title)
+            .bind(&f.summary)
+            .bind(f.category.as_str())
+            .bind(i16::from(f.severity))
+            .bind(f.phase.as_str())
+            .bind(f.detection_source.as_str())
+            .bind(to_db_date(f.start_date)?)
+            .bind(f.start_basis.as_str())
+            .bind(to_db_ts(f.aware_at)?)
+            .bind(serde_json::to_string(&f.affected_units).map_err(json_err)?)
+            .bind(serde_json::to_string(&f.affected_assets).map_err(json_err)?)
+            .bind(serde_json::to_string(&f.impact).map_err(json_err)?)
+            .bind(f.restricted)
+    }};
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn migrate(&self) -> Result<()> {
+        // sqlx takes a session-level advisory lock (keyed by database name) for the whole
+        // run, so replicas migrating at the same time queue up and the later ones find
+        // nothing to do. On failure sqlx returns without unlocking: close that connection
+        // instead of returning it to the pool still holding the lock.
+        // (`run_direct` is what `Migrator::run` calls; calling it directly avoids the
+        // "`Acquire` is not general enough" error inside `async_trait`.)
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        match MIGRATOR.run_direct(None, &mut *conn, false).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let _ = conn.close().await;
+                Err(StoreError::Migration(e.to_string()))
+            }
+        }
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    // --- users and tokens -----------------------------------------------------------------
+
+    async fn create_user(&self, user: &NewUser, now: Timestamp) -> Result<User> {
+        let sql = format!(
+            "INSERT INTO users (email, display_name, role, created_at) VALUES ($1, $2, $3, $4) \
+             RETURNING {USER_COLS}"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(&user.email)
+            .bind(&user.display_name)
+            .bind(user.role.as_str())
+            .bind(to_db_ts(now)?)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| match violated(&e, UNIQUE_VIOLATION) {
+                Some("users_email_key") => StoreError::Duplicate {
+                    what: format!("user {}", user.email),
+                },
+                _ => db_err(e),
+            })?;
+        rows::user(&row)
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE email = $1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(rows::user).transpose()
+    }
+
+    async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(rows::user).transpose()
+    }
+
+    async fn create_token(
+        &self,
+        user_id: i64,
+        name: &str,
+        secret_hash: &str,
+        now: Timestamp,
+        expires_at: Option<Timestamp>,
+    ) -> Result<ApiToken> {
+        let sql = format!(
+            "INSERT INTO api_tokens (user_id, name, secret_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING {TOKEN_COLS}"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(user_id)
+            .bind(name)
+            .bind(secret_hash)
+            .bind(to_db_ts(now)?)
+            .bind(to_db_opt_ts(expires_at)?)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| {
+                if violated(&e, FOREIGN_KEY_VIOLATION).is_some() {
+                    not_found("user", user_id)
+                } else if violated(&e, UNIQUE_VIOLATION).is_some() {
+                    StoreError::Duplicate {
+                        what: "token".into(),
+                    }
+                } else {
+                    db_err(e)
+                }
+            })?;
+        rows::token(&row)
+    }
+
+    async fn user_by_token_hash(&self, secret_hash: &str, now: Timestamp) -> Result<Option<User>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.email, u.display_name, u.role, u.created_at \
+             FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.secret_hash = $1 AND t.revoked_at IS NULL \
+               AND (t.expires_at IS NULL OR t.expires_at > $2)",
+        )
+        .bind(secret_hash)
+        .bind(to_db_ts(now)?)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(rows::user).transpose()
+    }
+
+    // --- incidents ------------------------------------------------------------------------
+
+    async fn create_incident(
+        &self,
+        fields: &IncidentFields,
+        clocks: &[LegalClockFields],
+        created_by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Incident> {
+        let now_db = to_db_ts(now)?;
+        let sql = format!(
+            "INSERT INTO incidents (created_by, title, summary, category, severity, phase, \
+                 detection_source, start_date, start_basis, aware_at, affected_units, \
+                 affected_assets, impact, restricted, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12::jsonb, \
+                 $13::jsonb, $14, 1, $15, $15) \
+             RETURNING {INCIDENT_COLS}"
+        );
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let q = sqlx::query(AssertSqlSafe(sql)).bind(created_by);
+        let row = bind_incident_fields!(q, fields)
+            .bind(now_db)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| child_err(e, 0, created_by))?;
+        let incident = rows::incident(&row)?;
+        for clock in clocks {
+            insert_clock(&mut tx, incident.id, clock).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(incident)
+    }
+
+    async fn get_incident(&self, id: i64) -> Result<Option<Incident>> {
+        let sql = format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(rows::incident).transpose()
+    }
+
+    async fn list_incidents(&self, filter: &IncidentFilter) -> Result<Page<Incident>> {
+        let limit = effective_limit(filter.limit);
+        let mut qb: QueryBuilder<Postgres> =
+            QueryBuilder::new(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE TRUE"));
+        if !filter.phases.is_empty() {
+            let phases: Vec<&str> = filter.phases.iter().map(|p| p.as_str()).collect();
+            qb.push(" AND phase = ANY(").push_bind(phases).push(")");
+        }
+        if !filter.categories.is_empty() {
+            let categories: Vec<&str> = filter.categories.iter().map(|c| c.as_str()).collect();
+            qb.push(" AND category = ANY(")
+                .push_bind(categories)
+                .push(")");
+        }
+        if let Some(min) = filter.min_severity {
+            qb.push(" AND severity >= ").push_bind(i16::from(min));
+        }
+        if filter.open_only {
+            qb.push(" AND phase <> ").push_bind(Phase::Closed.as_str());
+        }
+        if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
+            let pattern = contains_pattern(text);
+            qb.push(" AND (title ILIKE ")
+                .push_bind(pattern.clone())
+                .push(" OR summary ILIKE ")
+                .push_bind(pattern)
+                .push(")");
+        }
+        if let Some(before) = filter.before_id {
+            qb.push(" AND id < ").push_bind(before);
+        }
+        qb.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(limit) + 1);
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        let mut items = collect(rows, rows::incident)?;
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let next_before_id = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|i| i.id)
+        } else {
+            None
+        };
+        Ok(Page {
+            items,
+            next_before_id,
+        })
+    }
+
+    async fn update_incident(
+        &self,
+        id: i64,
+        expected_version: i64,
+        fields: &IncidentFields,
+        now: Timestamp,
+    ) -> Result<Incident> {
+        let sql = format!(
+            "UPDATE incidents SET title = $2, summary = $3, category = $4, severity = $5, \
+                 phase = $6, detection_source = $7, start_date = $8, start_basis = $9, \
+                 aware_at = $10, affected_units = $11::jsonb, affected_assets = $12::jsonb, \
+                 impact = $13::jsonb, restricted = $14, updated_at = $15, version = version + 1 \
+             WHERE id = $1 AND version = $16 \
+             RETURNING {INCIDENT_COLS}"
+        );
+        let q = sqlx::query(AssertSqlSafe(sql)).bind(id);
+        let row = bind_incident_fields!(q, fields)
+            .bind(to_db_ts(now)?)
+            .bind(expected_version)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        if let Some(row) = row {
+            return rows::incident(&row);
+        }
+        let current: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM incidents WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+        match current {
+            None => Err(incident_not_found(id)),
+            Some(current) => Err(StoreError::Conflict {
+                id,
+                expected: expected_version,
+                current,
+            }),
+        }
+    }
+
+    async fn count_incidents(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM incidents")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        u64::try_from(n).map_err(|e| StoreError::Database(e.to_string()))
+    }
+
+    // --- timeline -------------------------------------------------------------------------
+
+    async fn add_timeline_entry(
+        &self,
+        incident_id: i64,
+        entry: &TimelineEntryFields,
+        created_by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<TimelineEntry> {
+        let sql = format!(
+            "INSERT INTO timeline_entries (incident_id, occurred_at, \"precision\", day_part, \
+                 lane, actor, kind, text, source, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             RETURNING {TIMELINE_COLS}"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(incident_id)
+            .bind(to_db_ts(entry.occurred_at)?)
+            .bind(entry.precision.as_str())
+            .bind(entry.day_part.map(|d| d.as_str()))
+            .bind(entry.lane.as_str())
+            .bind(&entry.actor)
+            .bind(entry.kind.as_str())
+            .bind(&entry.text)
+            .bind(entry.source.as_str())
+            .bind(created_by)
+            .bind(to_db_ts(now)?)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| child_err(e, incident_id, created_by))?;
+        rows::timeline_entry(&row)
+    }
+
+    async fn add_timeline_entries(
+        &self,
+        incident_id: i64,
+        entries: &[TimelineEntryFields],
+        created_by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Vec<TimelineEntry>> {
+        // One statement is one transaction: all entries or none.
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        insert_timeline(&mut conn, incident_id, entries, created_by, now).await
+    }
+
+    async fn list_timeline(
+        &self,
+        incident_id: i64,
+        query: &TimelineQuery,
+    ) -> Result<Vec<TimelineEntry>> {
+        let lanes: Vec<&str> = query.lanes.iter().map(|l| l.as_str()).collect();
+        let limit = (query.limit > 0).then_some(i64::from(query.limit));
+        let sql = format!(
+            "SELECT {TIMELINE_COLS} FROM timeline_entries \
+             WHERE incident_id = $1 AND (cardinality($2::text[]) = 0 OR lane = ANY($2)) \
+             ORDER BY occurred_at, id OFFSET $3 LIMIT $4"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(incident_id)
+            .bind(lanes)
+            .bind(i64::from(query.offset))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        collect(rows, rows::timeline_entry)
+    }
+
+    // --- tasks ----------------------------------------------------------------------------
+
+    async fn add_tasks(&self, incident_id: i64, tasks: &[NewTask]) -> Result<Vec<Task>> {
+        if tasks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let n = tasks.len();
+        let mut playbook = Vec::with_capacity(n);
+        let mut phase = Vec::with_capacity(n);
+        let mut title = Vec::with_capacity(n);
+        let mut lane = Vec::with_capacity(n);
+        let mut checklist = Vec::with_capacity(n);
+        let mut due_at = Vec::with_capacity(n);
+        let mut rationale = Vec::with_capacity(n);
+        let mut position = Vec::with_capacity(n);
+        for t in tasks {
+            playbook.push(t.playbook.as_deref());
+            phase.push(t.phase.as_str());
+            title.push(t.title.as_str());
+            lane.push(t.lane.as_str());
+            checklist.push(serde_json::to_string(&t.checklist).map_err(json_err)?);
+            due_at.push(to_db_opt_ts(t.due_at)?);
+            rationale.push(t.rationale.as_str());
+            position.push(t.position);
+        }
+        let sql = format!(
+            "INSERT INTO tasks (incident_id, playbook, phase, title, lane, checklist, due_at, \
+                 rationale, status, position) \
+             SELECT $1, t.playbook, t.phase, t.title, t.lane, t.checklist::jsonb, t.due_at, \
+                 t.rationale, 'open', t.position \
+             FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+                         $7::timestamptz[], $8::text[], $9::bigint[]) \
+                  WITH ORDINALITY AS t(playbook, phase, title, lane, checklist, due_at, rationale, \
+                                       position, ord) \
+             ORDER BY t.ord \
+             RETURNING {TASK_COLS}"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(incident_id)
+            .bind(playbook)
+            .bind(phase)
+            .bind(title)
+            .bind(lane)
+            .bind(checklist)
+            .bind(due_at)
+            .bind(rationale)
+            .bind(position)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| child_err(e, incident_id, None))?;
+        let mut out = collect(rows, rows::task)?;
+        out.sort_by_key(|t| t.id);
+        Ok(out)
+    }
+
+    async fn list_tasks(&self, incident_id: i64) -> Result<Vec<Task>> {
+        let sql =
+            format!("SELECT {TASK_COLS} FROM tasks WHERE incident_id = $1 ORDER BY position, id");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(incident_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        collect(rows, rows::task)
+    }
+
+    async fn complete_task(
+        &self,
+        incident_id: i64,
+        task_id: i64,
+        completion: &TaskCompletion,
+    ) -> Result<(Task, TimelineEntry)> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        // The row lock makes a racing completion wait here, then see status 'done'.
+        let status: Option<String> = sqlx::query_scalar(
+            "SELECT status FROM tasks WHERE id = $1 AND incident_id = $2 FOR UPDATE",
+        )
+        .bind(task_id)
+        .bind(incident_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some(status) = status else {
+            return Err(not_found("task", task_id));
+        };
+        if status == TaskStatus::Done.as_str() {
+            return Err(StoreError::Duplicate {
+                what: format!("completion of task {task_id}"),
+            });
+        }
+        let sql = format!(
+            "UPDATE tasks SET status = 'done', completed_by = $2, completed_at = $3 \
+             WHERE id = $1 RETURNING {TASK_COLS}"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(task_id)
+            .bind(completion.by)
+            .bind(to_db_ts(completion.at)?)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| child_err(e, incident_id, completion.by))?;
+        let task = rows::task(&row)?;
+        let mut entries = insert_timeline(
+            &mut tx,
+            incident_id,
+            std::slice::from_ref(&completion.entry),
+            completion.by,
+            completion.at,
+        )
+        .await?;
+        let entry = entries
+            .pop()
+            .ok_or_else(|| StoreError::Database("timeline entry was not written".into()))?;
+        tx.commit().await.map_err(db_err)?;
+        Ok((task, entry))
+    }
+
+    // --- decisions ------------------------------------------------------------------------
+
+    async fn add_decision(
+        &self,
+        incident_id: i64,
+        decision: &NewDecision,
+        now: Timestamp,
+    ) -> Result<Decision> {
+        // A decision recorded as already taken gets "now" as its time unless one is given.
+        let decided_at = match decision.chosen {
+            Some(_) => Some(decision.decided_at.unwrap_or(now)),
+            None => decision.decided_at,
+        };
+        let sql = format!(
+            "INSERT INTO decisions (incident_id, question, options, chosen, decided_by, \
+                 decided_at, rationale, decide_by, created_at) \
+             VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9) RETURNING {DECISION_COLS}"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(incident_id)
+            .bind(&decision.question)
+            .bind(serde_json::to_string(&decision.options).map_err(json_err)?)
+            .bind(decision.chosen.map(i64::from))
+            .bind(&decision.decided_by)
+            .bind(to_db_opt_ts(decided_at)?)
+            .bind(&decision.rationale)
+            .bind(to_db_opt_ts(decision.decide_by)?)
+            .bind(to_db_ts(now)?)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| child_err(e, incident_id, None))?;
+        rows::decision(&row)
+    }
+
+    async fn list_decisions(&self, incident_id: i64) -> Result<Vec<Decision>> {
+        let sql =
+            format!("SELECT {DECISION_COLS} FROM decisions WHERE incident_id = $1 ORDER BY id");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(incident_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        collect(rows, rows::decision)
+    }
+
+    async fn get_decision(&self, incident_id: i64, decision_id: i64) -> Result<Option<Decision>> {
+        let sql =
+            format!("SELECT {DECISION_COLS} FROM decisions WHERE id = $1 AND incident_id = $2");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(decision_id)
+            .bind(incident_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(rows::decision).transpose()
+    }
+
+    async fn decide(
+        &self,
+        incident_id: i64,
+        decision_id: i64,
+        outcome: &DecisionOutcome,
+        at: Timestamp,
+    ) -> Result<Decision> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let chosen: Option<Option<i64>> = sqlx::query_scalar(
+            "SELECT chosen FROM decisions WHERE id = $1 AND incident_id = $2 FOR UPDATE",
+        )
+        .bind(decision_id)
+        .bind(incident_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        match chosen {
+            None => return Err(not_found("decision", decision_id)),
+            Some(Some(_)) => {
+                return Err(StoreError::Duplicate {
+                    what: format!("outcome of decision {decision_id}"),
+                });
+            }
+            Some(None) => {}
+        }
+        // An empty rationale in the outcome keeps the one written when the question was asked.
+        let sql = format!(
+            "UPDATE decisions SET chosen = $2, decided_by = $3, decided_at = $4, \
+                 rationale = CASE WHEN $5 = '' THEN rationale ELSE $5 END \
+             WHERE id = $1 RETURNING {DECISION_COLS}"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(decision_id)
+            .bind(i64::from(outcome.chosen))
+            .bind(&outcome.decided_by)
+            .bind(to_db_ts(outcome.decided_at.unwrap_or(at))?)
+            .bind(&outcome.rationale)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let decision = rows::decision(&row)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(decision)
+    }
+
+    // --- parties --------------------------------------------------------------------------
+
+    async fn add_party(&self, incident_id: i64, party: &NewParty) -> Result<Party> {
+        let sql = format!(
+            "INSERT INTO parties (incident_id, kind, name, organisation, role, email, phone, \
+                 fallback_channel, notes) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {PARTY_COLS}"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(incident_id)
+            .bind(party.kind.as_str())
+            .bind(&party.name)
+            .bind(&party.organisation)
+            .bind(&party.role)
+            .bind(&party.email)
+            .bind(&party.phone)
+            .bind(&party.fallback_channel)
+            .bind(&party.notes)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| child_err(e, incident_id, None))?;
+        rows::party(&row)
+    }
+
+    async fn list_parties(&self, incident_id: i64) -> Result<Vec<Party>> {
+        let sql = format!("SELECT {PARTY_COLS} FROM parties WHERE incident_id = $1 ORDER BY id");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(incident_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        collect(rows, rows::party)
+    }
+
+    // --- evidence -------------------------------------------------------------------------
+
+    async fn add_evidence(
+        &self,
+        incident_id: i64,
+        evidence: &NewEvidence,
+        collected_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<EvidenceItem> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let sql = format!(
+            "INSERT INTO evidence_items (incident_id, name, description, sha256, location, \
+                 created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {EVIDENCE_COLS}"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(incident_id)
+            .bind(&evidence.name)
+            .bind(&evidence.description)
+            .bind(evidence.sha256.as_deref())
+            .bind(&evidence.location)
+            .bind(to_db_ts(now)?)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| child_err(e, incident_id, None))?;
+        let mut item = rows::evidence_item(&row)?;
+        let sql = format!(
+            "INSERT INTO custody_events (evidence_id, at, action, handler, location, note) \
+             VALUES ($1, $2, $3, $4, $5, '') RETURNING {CUSTODY_COLS}"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(item.id)
+            .bind(to_db_ts(collected_at)?)
+            .bind(CustodyAction::Collected.as_str())
+            .bind(&evidence.collected_by)
+            .bind(&evidence.location)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        item.custody.push(rows::custody_event(&row)?);
+        tx.commit().await.map_err(db_err)?;
+        Ok(item)
+    }
+
+    async fn list_evidence(&self, incident_id: i64) -> Result<Vec<EvidenceItem>> {
+        // One statement (one snapshot) for items and their custody chains.
+        let rows = sqlx::query(
+            "SELECT e.id, e.incident_id, e.name, e.description, e.sha256, e.location, \
+                    e.created_at, \
+                    c.id AS c_id, c.evidence_id AS c_evidence_id, c.at AS c_at, \
+                    c.action AS c_action, c.handler AS c_handler, c.location AS c_location, \
+                    c.note AS c_note \
+             FROM evidence_items e LEFT JOIN custody_events c ON c.evidence_id = e.id \
+             WHERE e.incident_id = $1 \
+             ORDER BY e.id, c.at, c.id",
+        )
+        .bind(incident_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let mut items: Vec<EvidenceItem> = Vec::new();
+        for row in &rows {
+            let id: i64 = row.try_get("id").map_err(db_err)?;
+            if items.last().is_none_or(|i| i.id != id) {
+                items.push(rows::evidence_item(row)?);
+            }
+            let has_event: Option<i64> = row.try_get("c_id").map_err(db_err)?;
+            if has_event.is_some()
+                && let Some(item) = items.last_mut()
+            {
+                item.custody.push(rows::custody_event_prefixed(row, "c_")?);
+            }
+        }
+        Ok(items)
+    }
+
+    async fn add_custody_event(
+        &self,
+        incident_id: i64,
+        evidence_id: i64,
+        event: &CustodyRecord,
+    ) -> Result<CustodyEvent> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        // Moving the item (or touching it, when no location is given) also locks it, so
+        // concurrent custody events on one item are serialised.
+        let found: Option<i64> = sqlx::query_scalar(
+            "UPDATE evidence_items \
+             SET location = CASE WHEN $3 = '' THEN location ELSE $3 END \
+             WHERE id = $1 AND incident_id = $2 RETURNING id",
+        )
+        .bind(evidence_id)
+        .bind(incident_id)
+        .bind(&event.event.location)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if found.is_none() {
+            return Err(not_found("evidence", evidence_id));
+        }
+        let sql = format!(
+            "INSERT INTO custody_events (evidence_id, at, action, handler, location, note) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {CUSTODY_COLS}"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(evidence_id)
+            .bind(to_db_ts(event.at)?)
+            .bind(event.event.action.as_str())
+            .bind(&event.event.handler)
+            .bind(&event.event.location)
+            .bind(&event.event.note)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let out = rows::custody_event(&row)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(out)
+    }
+
+    // --- observables ----------------------------------------------------------------------
+
+    async fn add_observable(
+        &self,
+        incident_id: i64,
+        observable: &NewObservable,
+        normalized: &str,
+        first_seen: Timestamp,
+    ) -> Result<Observable> {
+        let sql = format!(
+            "INSERT INTO observables (incident_id, kind, value, normalized, note, first_seen) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (incident_id, kind, normalized) DO NOTHING \
+             RETURNING {OBSERVABLE_COLS}"
+        );
+        let inserted = sqlx::query(AssertSqlSafe(sql))
+            .bind(incident_id)
+            .bind(observable.kind.as_str())
+            .bind(&observable.value)
+            .bind(normalized)
+            .bind(&observable.note)
+            .bind(to_db_ts(first_seen)?)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| child_err(e, incident_id, None))?;
+        if let Some(row) = inserted {
+            return rows::observable(&row);
+        }
+        // ON CONFLICT waited for any concurrent inserter to commit, so a fresh statement sees
+        // the existing row.
+        let sql = format!(
+            "SELECT {OBSERVABLE_COLS} FROM observables \
+             WHERE incident_id = $1 AND kind = $2 AND normalized = $3"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(incident_id)
+            .bind(observable.kind.as_str())
+            .bind(normalized)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| StoreError::Database("observable vanished after conflict".into()))?;
+        rows::observable(&row)
+    }
+
+    async fn list_observables(&self, incident_id: i64) -> Result<Vec<Observable>> {
+        let sql =
+            format!("SELECT {OBSERVABLE_COLS} FROM observables WHERE incident_id = $1 ORDER BY id");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(incident_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        collect(rows, rows::observable)
+    }
+
+    async fn incidents_sharing(
+        &self,
+        kind: ObservableKind,
+        normalized: &str,
+        except_incident: Option<i64>,
+    ) -> Result<Vec<SharedObservable>> {
+        let rows = sqlx::query(
+            "SELECT o.incident_id, i.title AS incident_title, o.id AS observable_id, o.kind, \
+                    o.normalized \
+             FROM observables o JOIN incidents i ON i.id = o.incident_id \
+             WHERE o.kind = $1 AND o.normalized = $2 \
+               AND ($3::bigint IS NULL OR o.incident_id <> $3) \
+             ORDER BY o.incident_id, o.id",
+        )
+        .bind(kind.as_str())
+        .bind(normalized)
+        .bind(except_incident)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        collect(rows, rows::shared_observable)
+    }
+
+    // --- legal clocks ---------------------------------------------------------------------
+
+    async fn add_legal_clock(
+        &self,
+        incident_id: i64,
+        clock: &LegalClockFields,
+    ) -> Result<LegalClock> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        insert_clock(&mut conn, incident_id, clock).await
+    }
+
+    async fn list_legal_clocks(&self, incident_id: i64) -> Result<Vec<LegalClock>> {
+        let sql =
+            format!("SELECT {CLOCK_COLS} FROM legal_clocks WHERE incident_id = $1 ORDER BY id");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(incident_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        collect(rows, rows::legal_clock)
+    }
+
+    async fn mark_legal_clock_met(
+        &self,
+        incident_id: i64,
+        clock_id: i64,
+        at: Timestamp,
+    ) -> Result<LegalClock> {
+        // Marking a met clock again keeps the first time it was met.
+        let sql = format!(
+            "UPDATE legal_clocks SET met_at = COALESCE(met_at, $3) \
+             WHERE id = $1 AND incident_id = $2 RETURNING {CLOCK_COLS}"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(clock_id)
+            .bind(incident_id)
+            .bind(to_db_ts(at)?)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| not_found("legal clock", clock_id))?;
+        rows::legal_clock(&row)
+    }
+}
+
+#[cfg(test)]
+mod unit_tests {
+    use super::*;
+
+    #[test]
+    fn like_pattern_escapes_wildcards_and_backslash() {
+        assert_eq!(contains_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+        assert_eq!(contains_pattern("ランサム"), "%ランサム%");
+    }
+
+    #[test]
+    fn limit_is_clamped() {
+        assert_eq!(effective_limit(0), IncidentFilter::DEFAULT_LIMIT);
+        assert_eq!(effective_limit(7), 7);
+        assert_eq!(effective_limit(100_000), IncidentFilter::MAX_LIMIT);
+    }
+
+    #[test]
+    fn test_database_url_keeps_server_user_and_options() {
+        assert_eq!(
+            with_database(
+                "postgres://u:p%2F@127.0.0.1:5432/admin?sslmode=disable",
+                "kizuki_t_1"
+            )
+            .unwrap(),
+            "postgres://u:p%2F@127.0.0.1:5432/kizuki_t_1?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgresql://h", "kizuki_t_2").unwrap(),
+            "postgresql://h/kizuki_t_2"
+        );
+        assert_eq!(
+            database_of("postgres://h:1/kizuki_t_3?x=y").unwrap(),
+            "kizuki_t_3"
+        );
+        assert!(check_test_db_name("kizuki_t_abc123").is_ok());
+        assert!(check_test_db_name("postgres").is_err());
+        assert!(check_test_db_name("kizuki_t_x; DROP").is_err());
+    }
+
+    #[test]
+    fn only_postgres_urls_are_accepted() {
+        assert!(connect_options("sqlite://x.db").is_err());
+        assert!(connect_options("mysql://h/db").is_err());
+        assert!(connect_options("postgres://u@h/db").is_ok());
+        assert!(connect_options("POSTGRESQL://u@h/db").is_ok());
+    }
+
+    /// The CHECK constraints of the schema list exactly the domain's vocabularies.
+    #[test]
+    fn check_constraints_match_the_domain_enums() {
+        use kizuki_domain::evidence::CustodyAction;
+        use kizuki_domain::incident::{Category, DetectionSource, StartBasis};
+        use kizuki_domain::legal_clock::ClockKind;
+        use kizuki_domain::party::PartyKind;
+        use kizuki_domain::timeline::{DayPart, EntryKind, EntrySource, Lane, TimePrecision};
+        use kizuki_domain::user::Role;
+
+        let sql = include_str!("../migrations/0001_initial.sql");
+        let listed = |constraint: &str| -> Vec<String> {
+            let start = sql
+                .find(&format!("CONSTRAINT {constraint} CHECK"))
+                .unwrap_or_else(|| panic!("no constraint {constraint}"));
+            let rest = &sql[start..];
+            let open = rest.find(" IN (").unwrap() + 5;
+            let close = open + rest[open..].find(')').unwrap();
+            let mut v: Vec<String> = rest[open..close]
+                .split(',')
+                .map(|s| s.trim().trim_matches('\'').to_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        fn names<E: Copy>(all: &[E], f: fn(E) -> &'static str) -> Vec<String> {
+            let mut v: Vec<String> = all.iter().map(|e| f(*e).to_owned()).collect();
+            v.sort();
+            v
+        }
+        let cases: Vec<(&str, Vec<String>)> = vec![
+            ("users_role_check", names(Role::ALL, Role::as_str)),
+            (
+                "incidents_category_check",
+                names(Category::ALL, Category::as_str),
+            ),
+            ("incidents_phase_check", names(Phase::ALL, Phase::as_str)),
+            (
+                "incidents_detection_source_check",
+                names(DetectionSource::ALL, DetectionSource::as_str),
+            ),
+            (
+                "incidents_start_basis_check",
+                names(StartBasis::ALL, StartBasis::as_str),
+            ),
+            (
+                "timeline_entries_precision_check",
+                names(TimePrecision::ALL, TimePrecision::as_str),
+            ),
+            (
+                "timeline_entries_day_part_check",
+                names(DayPart::ALL, DayPart::as_str),
+            ),
+            (
+                "timeline_entries_lane_check",
+                names(Lane::ALL, Lane::as_str),
+            ),
+            (
+                "timeline_entries_kind_check",
+                names(EntryKind::ALL, EntryKind::as_str),
+            ),
+            (
+                "timeline_entries_source_check",
+                names(EntrySource::ALL, EntrySource::as_str),
+            ),
+            ("tasks_lane_check", names(Lane::ALL, Lane::as_str)),
+            (
+                "tasks_status_check",
+                names(TaskStatus::ALL, TaskStatus::as_str),
+            ),
+            (
+                "parties_kind_check",
+                names(PartyKind::ALL, PartyKind::as_str),
+            ),
+            (
+                "custody_events_action_check",
+                names(CustodyAction::ALL, CustodyAction::as_str),
+            ),
+            (
+                "observables_kind_check",
+                names(ObservableKind::ALL, ObservableKind::as_str),
+            ),
+            (
+                "legal_clocks_kind_check",
+                names(ClockKind::ALL, ClockKind::as_str),
+            ),
+        ];
+        for (constraint, want) in cases {
+            assert_eq!(listed(constraint), want, "{constraint}");
+        }
+    }
+}

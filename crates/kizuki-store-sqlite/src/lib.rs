@@ -1,0 +1,1243 @@
+//! The SQLite backend of [`kizuki_store::Store`].
+//!
+//! # Connections
+//!
+//! A file database is opened in WAL mode with two pools:
+//!
+//! * a **writer** pool of exactly one connection. Every write goes through it, so writers
+//!   queue in-process (fairly, in arrival order) instead of spinning in SQLite's busy
+//!   handler, whose sleep-and-retry back-off is what makes naive SQLite pools slow and
+//!   prone to "database is locked" under concurrent writes. Write transactions start with
+//!   `BEGIN IMMEDIATE`, so even a second process sharing the file cannot deadlock on a
+//!   read-to-write lock upgrade; it waits up to `busy_timeout` (5 s) instead.
+//! * a **reader** pool of up to [`MAX_READ_CONNECTIONS`]; WAL lets readers run alongside
+//!   the writer and always see the last committed write.
+//!
+//! An in-memory database (`sqlite::memory:`) gets a unique name and a single connection
+//! that is never closed, shared by reads and writes, so the data lives as long as the
+//! store and no other store sees it.
+//!
+//! # Storage conventions
+//!
+//! Instants are INTEGER microseconds since the Unix epoch (sub-microsecond precision is
+//! dropped on the way in, and every method returns what was stored, not what it was given);
+//! dates are `YYYY-MM-DD` text; closed vocabularies are their snake_case text, checked when
+//! read back (`StoreError::Corrupt`); lists and the impact struct are JSON text.
+
+mod rows;
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use kizuki_domain::decision::{Decision, DecisionOutcome, NewDecision};
+use kizuki_domain::evidence::{CustodyAction, CustodyEvent, EvidenceItem, NewEvidence};
+use kizuki_domain::incident::{Incident, IncidentFields, IncidentFilter, Phase};
+use kizuki_domain::legal_clock::{LegalClock, LegalClockFields};
+use kizuki_domain::observable::{NewObservable, Observable, ObservableKind, SharedObservable};
+use kizuki_domain::party::{NewParty, Party};
+use kizuki_domain::task::{NewTask, Task, TaskStatus};
+use kizuki_domain::timeline::{TimelineEntry, TimelineEntryFields};
+use kizuki_domain::user::{ApiToken, NewUser, User};
+use kizuki_store::{CustodyRecord, Page, Result, Store, StoreError, TaskCompletion, TimelineQuery};
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
+    SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Sqlite, Transaction};
+
+use crate::rows::{
+    ClockRow, CustodyRow, DecisionRow, EvidenceRow, IncidentRow, ObservableRow, PartyRow,
+    SharedRow, TaskRow, TimelineRow, TokenRow, UserRow, all, clock_cols, custody_cols, date_text,
+    decision_cols, evidence_cols, incident_cols, micros, observable_cols, opt_micros, party_cols,
+    task_cols, timeline_cols, to_json, token_cols, user_cols,
+};
+
+/// Upper bound of the reader pool of a file database.
+pub const MAX_READ_CONNECTIONS: u32 = 8;
+
+/// How long SQLite waits for a lock held by another connection (e.g. another process).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// A Kizuki store in one SQLite database.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    /// Reads. For an in-memory database, the same single-connection pool as `write`.
+    read: SqlitePool,
+    /// Writes: one connection, so write transactions queue in-process.
+    write: SqlitePool,
+}
+
+fn db(e: sqlx::Error) -> StoreError {
+    // sqlx's messages carry SQLite's text ("UNIQUE constraint failed: users.email") and
+    // never the bound values, so nothing secret leaks through here.
+    StoreError::Database(e.to_string())
+}
+
+fn not_found(entity: &'static str, id: impl ToString) -> StoreError {
+    StoreError::NotFound {
+        entity,
+        id: id.to_string(),
+    }
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+fn is_memory_url(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+impl SqliteStore {
+    /// Opens (and for files, creates along with missing parent directories) a database.
+    ///
+    /// Accepts `sqlite://path/to/file.db` (also `sqlite:path`, with the usual sqlx query
+    /// parameters) and `sqlite::memory:`. Does not migrate; call [`Store::migrate`].
+    pub async fn connect(url: &str) -> Result<SqliteStore> {
+        // sqlx would take anything else as a file name and create it.
+        if !url.starts_with("sqlite:") {
+            return Err(StoreError::Database(
+                "not a SQLite URL: expected sqlite://path/to/file.db or sqlite::memory:".into(),
+            ));
+        }
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Database(format!("invalid SQLite URL: {e}")))?
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT)
+            .pragma("temp_store", "memory");
+
+        if is_memory_url(url) {
+            // sqlx names each `sqlite::memory:` database uniquely and opens it with a shared
+            // cache; one connection that never expires keeps it alive and consistent.
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .test_before_acquire(false)
+                .connect_with(options)
+                .await
+                .map_err(db)?;
+            return Ok(SqliteStore {
+                read: pool.clone(),
+                write: pool,
+            });
+        }
+
+        create_parent_dir(options.get_filename())?;
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .pragma("cache_size", "-16384")
+            .pragma("mmap_size", "268435456");
+
+        // The writer first: it creates the file and switches it to WAL.
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .test_before_acquire(false)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await
+            .map_err(db)?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(MAX_READ_CONNECTIONS)
+            .min_connections(1)
+            .idle_timeout(Duration::from_secs(600))
+            .max_lifetime(None)
+            .test_before_acquire(false)
+            .connect_with(options)
+            .await
+            .map_err(db)?;
+        Ok(SqliteStore { read, write })
+    }
+
+    /// The reader pool (for a memory database, the only pool). For tests and diagnostics;
+    /// writes made through it bypass the in-process write queue but are still safe.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.read
+    }
+
+    /// The single-connection pool all of the store's writes go through.
+    pub fn write_pool(&self) -> &SqlitePool {
+        &self.write
+    }
+
+    /// Closes both pools, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Sqlite>> {
+        self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)
+    }
+}
+
+fn create_parent_dir(file: &Path) -> Result<()> {
+    match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Database(format!(
+                "cannot create the directory {} for the database: {e}",
+                dir.display()
+            ))
+        }),
+        _ => Ok(()),
+    }
+}
+
+// --- helpers shared by several methods ------------------------------------------------------
+
+async fn ensure_incident(conn: &mut SqliteConnection, id: i64) -> Result<()> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM incidents WHERE id = ?")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db)?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(not_found("incident", id)),
+    }
+}
+
+/// After a child row was not found: if the incident itself is missing, say so; otherwise
+/// the child is missing (or belongs to another incident).
+async fn missing(
+    conn: &mut SqliteConnection,
+    incident_id: i64,
+    entity: &'static str,
+    id: i64,
+) -> StoreError {
+    match ensure_incident(conn, incident_id).await {
+        Ok(()) => not_found(entity, id),
+        Err(e) => e,
+    }
+}
+
+/// The encoded form of `IncidentFields`, bound in the same order by insert and update.
+struct IncidentValues {
+    title: String,
+    summary: String,
+    title_search: String,
+    summary_search: String,
+    category: &'static str,
+    severity: i64,
+    phase: &'static str,
+    detection_source: &'static str,
+    start_date: String,
+    start_basis: &'static str,
+    aware_at: i64,
+    affected_units: String,
+    affected_assets: String,
+    impact: String,
+    restricted: bool,
+}
+
+impl IncidentValues {
+    fn new(f: &IncidentFields) -> Result<Self> {
+        Ok(Self {
+            title: f.title.clone(),
+            summary: f.summary.clone(),
+            title_search: f.title.to_lowercase(),
+            summary_search: f.summary.to_lowercase(),
+            category: f.category.as_str(),
+            severity: i64::from(f.severity),
+            phase: f.phase.as_str(),
+            detection_source: f.detection_source.as_str(),
+            start_date: date_text(f.start_date),
+            start_basis: f.start_basis.as_str(),
+            aware_at: micros(f.aware_at),
+            affected_units: to_json("affected_units", &f.affected_units)?,
+            affected_assets: to_json("affected_assets", &f.affected_assets)?,
+            impact: to_json("impact", &f.impact)?,
+            restricted: f.restricted,
+        })
+    }
+
+    /// Binds the 15 values in column order: title, summary, title_search, summary_search,
+    /// category, severity, phase, detection_source, start_date, start_basis, aware_at,
+    /// affected_units, affected_assets, impact, restricted.
+    fn bind<'q, O>(
+        self,
+        q: sqlx::query::QueryAs<'q, Sqlite, O, SqliteArguments>,
+    ) -> sqlx::query::QueryAs<'q, Sqlite, O, SqliteArguments> {
+        q.bind(self.title)
+            .bind(self.summary)
+            .bind(self.title_search)
+            .bind(self.summary_search)
+            .bind(self.category)
+            .bind(self.severity)
+            .bind(self.phase)
+            .bind(self.detection_source)
+            .bind(self.start_date)
+            .bind(self.start_basis)
+            .bind(self.aware_at)
+            .bind(self.affected_units)
+            .bind(self.affected_assets)
+            .bind(self.impact)
+            .bind(self.restricted)
+    }
+}
+
+async fn insert_clock(
+    conn: &mut SqliteConnection,
+    incident_id: i64,
+    clock: &LegalClockFields,
+) -> Result<LegalClock> {
+    sqlx::query_as::<_, ClockRow>(concat!(
+        "INSERT INTO legal_clocks (incident_id, kind, name, due_hours, overdue_hours, started_at) \
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING ",
+        clock_cols!()
+    ))
+    .bind(incident_id)
+    .bind(clock.kind.as_str())
+    .bind(&clock.name)
+    .bind(clock.due_hours)
+    .bind(clock.overdue_hours)
+    .bind(micros(clock.started_at))
+    .fetch_one(conn)
+    .await
+    .map_err(db)?
+    .into_domain()
+}
+
+async fn insert_entry(
+    conn: &mut SqliteConnection,
+    incident_id: i64,
+    e: &TimelineEntryFields,
+    created_by: Option<i64>,
+    now: Timestamp,
+) -> Result<TimelineEntry> {
+    sqlx::query_as::<_, TimelineRow>(concat!(
+        "INSERT INTO timeline_entries (incident_id, occurred_at, precision, day_part, lane, \
+         actor, kind, text, source, created_by, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ",
+        timeline_cols!()
+    ))
+    .bind(incident_id)
+    .bind(micros(e.occurred_at))
+    .bind(e.precision.as_str())
+    .bind(e.day_part.map(|d| d.as_str()))
+    .bind(e.lane.as_str())
+    .bind(&e.actor)
+    .bind(e.kind.as_str())
+    .bind(&e.text)
+    .bind(e.source.as_str())
+    .bind(created_by)
+    .bind(micros(now))
+    .fetch_one(conn)
+    .await
+    .map_err(db)?
+    .into_domain()
+}
+
+fn clamp_limit(limit: u32) -> u32 {
+    match limit {
+        0 => IncidentFilter::DEFAULT_LIMIT,
+        n => n.min(IncidentFilter::MAX_LIMIT),
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> Result<()> {
+        MIGRATOR
+            .run(&self.write)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.read)
+            .await
+            .map(|_| ())
+            .map_err(db)
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    // --- users and tokens ---------------------------------------------------------------
+
+    async fn create_user(&self, user: &NewUser, now: Timestamp) -> Result<User> {
+        let res = sqlx::query_as::<_, UserRow>(concat!(
+            "INSERT INTO users (email, display_name, role, created_at) VALUES (?, ?, ?, ?) \
+             RETURNING ",
+            user_cols!()
+        ))
+        .bind(&user.email)
+        .bind(&user.display_name)
+        .bind(user.role.as_str())
+        .bind(micros(now))
+        .fetch_one(&self.write)
+        .await;
+        match res {
+            Ok(row) => row.into_domain(),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate {
+                what: format!("user {}", user.email),
+            }),
+            Err(e) => Err(db(e)),
+        }
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        sqlx::query_as::<_, UserRow>(concat!(
+            "SELECT ",
+            user_cols!(),
+            " FROM users WHERE email = ?"
+        ))
+        .bind(email)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?
+        .map(UserRow::into_domain)
+        .transpose()
+    }
+
+    async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
+        sqlx::query_as::<_, UserRow>(concat!("SELECT ", user_cols!(), " FROM users WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db)?
+            .map(UserRow::into_domain)
+            .transpose()
+    }
+
+    async fn create_token(
+        &self,
+        user_id: i64,
+        name: &str,
+        secret_hash: &str,
+        now: Timestamp,
+        expires_at: Option<Timestamp>,
+    ) -> Result<ApiToken> {
+        // One statement: the user check and the insert cannot be split by another writer.
+        let res = sqlx::query_as::<_, TokenRow>(concat!(
+            "INSERT INTO api_tokens (user_id, name, secret_hash, created_at, expires_at) \
+             SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ?) \
+             RETURNING ",
+            token_cols!()
+        ))
+        .bind(user_id)
+        .bind(name)
+        .bind(secret_hash)
+        .bind(micros(now))
+        .bind(opt_micros(expires_at))
+        .bind(user_id)
+        .fetch_optional(&self.write)
+        .await;
+        match res {
+            Ok(Some(row)) => row.into_domain(),
+            Ok(None) => Err(not_found("user", user_id)),
+            // Never echo the hash.
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate {
+                what: "a token with this secret".to_owned(),
+            }),
+            Err(e) => Err(db(e)),
+        }
+    }
+
+    async fn user_by_token_hash(&self, secret_hash: &str, now: Timestamp) -> Result<Option<User>> {
+        sqlx::query_as::<_, UserRow>(
+            "SELECT u.id, u.email, u.display_name, u.role, u.created_at \
+             FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.secret_hash = ? AND t.revoked_at IS NULL \
+               AND (t.expires_at IS NULL OR t.expires_at > ?)",
+        )
+        .bind(secret_hash)
+        .bind(micros(now))
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?
+        .map(UserRow::into_domain)
+        .transpose()
+    }
+
+    // --- incidents ----------------------------------------------------------------------
+
+    async fn create_incident(
+        &self,
+        fields: &IncidentFields,
+        clocks: &[LegalClockFields],
+        created_by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Incident> {
+        let values = IncidentValues::new(fields)?;
+        let mut tx = self.begin().await?;
+        let q = sqlx::query_as::<_, IncidentRow>(concat!(
+            "INSERT INTO incidents (title, summary, title_search, summary_search, category, \
+             severity, phase, detection_source, start_date, start_basis, aware_at, \
+             affected_units, affected_assets, impact, restricted, version, created_by, \
+             created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING ",
+            incident_cols!()
+        ));
+        let incident = values
+            .bind(q)
+            .bind(created_by)
+            .bind(micros(now))
+            .bind(micros(now))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?
+            .into_domain()?;
+        for clock in clocks {
+            insert_clock(&mut tx, incident.id, clock).await?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(incident)
+    }
+
+    async fn get_incident(&self, id: i64) -> Result<Option<Incident>> {
+        sqlx::query_as::<_, IncidentRow>(concat!(
+            "SELECT ",
+            incident_cols!(),
+            " FROM incidents WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?
+        .map(IncidentRow::into_domain)
+        .transpose()
+    }
+
+    async fn list_incidents(&self, filter: &IncidentFilter) -> Result<Page<Incident>> {
+        let limit = clamp_limit(filter.limit);
+        let mut qb = QueryBuilder::<Sqlite>::new(concat!(
+            "SELECT ",
+            incident_cols!(),
+            " FROM incidents WHERE 1 = 1"
+        ));
+        if !filter.phases.is_empty() {
+            qb.push(" AND phase IN (");
+            let mut list = qb.separated(", ");
+            for p in &filter.phases {
+                list.push_bind(p.as_str());
+            }
+            qb.push(")");
+        }
+        if !filter.categories.is_empty() {
+            qb.push(" AND category IN (");
+            let mut list = qb.separated(", ");
+            for c in &filter.categories {
+                list.push_bind(c.as_str());
+            }
+            qb.push(")");
+        }
+        if let Some(min) = filter.min_severity {
+            qb.push(" AND severity >= ").push_bind(i64::from(min));
+        }
+        if filter.open_only {
+            // Literal (not bound) so the planner can use the partial index `incidents_open`.
+            qb.push(" AND phase <> 'closed'");
+            debug_assert_eq!(Phase::Closed.as_str(), "closed");
+        }
+        if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
+            let needle = text.to_lowercase();
+            qb.push(" AND (instr(title_search, ")
+                .push_bind(needle.clone())
+                .push(") > 0 OR instr(summary_search, ")
+                .push_bind(needle)
+                .push(") > 0)");
+        }
+        if let Some(before) = filter.before_id {
+            qb.push(" AND id < ").push_bind(before);
+        }
+        qb.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(limit) + 1);
+
+        let rows = qb
+            .build_query_as::<IncidentRow>()
+            .fetch_all(&self.read)
+            .await
+            .map_err(db)?;
+        let mut items = all(rows, IncidentRow::into_domain)?;
+        let page_len = usize::try_from(limit).unwrap_or(usize::MAX);
+        let next_before_id = if items.len() > page_len {
+            items.truncate(page_len);
+            items.last().map(|i| i.id)
+        } else {
+            None
+        };
+        Ok(Page {
+            items,
+            next_before_id,
+        })
+    }
+
+    async fn update_incident(
+        &self,
+        id: i64,
+        expected_version: i64,
+        fields: &IncidentFields,
+        now: Timestamp,
+    ) -> Result<Incident> {
+        let values = IncidentValues::new(fields)?;
+        let mut tx = self.begin().await?;
+        let q = sqlx::query_as::<_, IncidentRow>(concat!(
+            "UPDATE incidents SET title = ?, summary = ?, title_search = ?, summary_search = ?, \
+             category = ?, severity = ?, phase = ?, detection_source = ?, start_date = ?, \
+             start_basis = ?, aware_at = ?, affected_units = ?, affected_assets = ?, \
+             impact = ?, restricted = ?, version = version + 1, updated_at = ? \
+             WHERE id = ? AND version = ? RETURNING ",
+            incident_cols!()
+        ));
+        let updated = values
+            .bind(q)
+            .bind(micros(now))
+            .bind(id)
+            .bind(expected_version)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        if let Some(row) = updated {
+            let incident = row.into_domain()?;
+            tx.commit().await.map_err(db)?;
+            return Ok(incident);
+        }
+        let current: Option<i64> = sqlx::query_scalar("SELECT version FROM incidents WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        // Nothing was written; dropping the transaction rolls back the (empty) write.
+        match current {
+            None => Err(not_found("incident", id)),
+            Some(current) => Err(StoreError::Conflict {
+                id,
+                expected: expected_version,
+                current,
+            }),
+        }
+    }
+
+    async fn count_incidents(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM incidents")
+            .fetch_one(&self.read)
+            .await
+            .map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    // --- timeline -----------------------------------------------------------------------
+
+    async fn add_timeline_entry(
+        &self,
+        incident_id: i64,
+        entry: &TimelineEntryFields,
+        created_by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<TimelineEntry> {
+        // The hot path: one statement (its own transaction) that checks the incident and
+        // inserts, so an append costs a single round trip to the writer.
+        let row = sqlx::query_as::<_, TimelineRow>(concat!(
+            "INSERT INTO timeline_entries (incident_id, occurred_at, precision, day_part, lane, \
+             actor, kind, text, source, created_by, created_at) \
+             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
+             WHERE EXISTS (SELECT 1 FROM incidents WHERE id = ?) RETURNING ",
+            timeline_cols!()
+        ))
+        .bind(incident_id)
+        .bind(micros(entry.occurred_at))
+        .bind(entry.precision.as_str())
+        .bind(entry.day_part.map(|d| d.as_str()))
+        .bind(entry.lane.as_str())
+        .bind(&entry.actor)
+        .bind(entry.kind.as_str())
+        .bind(&entry.text)
+        .bind(entry.source.as_str())
+        .bind(created_by)
+        .bind(micros(now))
+        .bind(incident_id)
+        .fetch_optional(&self.write)
+        .await
+        .map_err(db)?;
+        match row {
+            Some(row) => row.into_domain(),
+            None => Err(not_found("incident", incident_id)),
+        }
+    }
+
+    async fn add_timeline_entries(
+        &self,
+        incident_id: i64,
+        entries: &[TimelineEntryFields],
+        created_by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Vec<TimelineEntry>> {
+        let mut tx = self.begin().await?;
+        ensure_incident(&mut tx, incident_id).await?;
+        let mut out = Vec::with_capacity(entries.len());
+        for e in entries {
+            out.push(insert_entry(&mut tx, incident_id, e, created_by, now).await?);
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn list_timeline(
+        &self,
+        incident_id: i64,
+        query: &TimelineQuery,
+    ) -> Result<Vec<TimelineEntry>> {
+        let mut qb = QueryBuilder::<Sqlite>::new(concat!(
+            "SELECT ",
+            timeline_cols!(),
+            " FROM timeline_entries WHERE incident_id = "
+        ));
+        qb.push_bind(incident_id);
+        if !query.lanes.is_empty() {
+            qb.push(" AND lane IN (");
+            let mut list = qb.separated(", ");
+            for lane in &query.lanes {
+                list.push_bind(lane.as_str());
+            }
+            qb.push(")");
+        }
+        // SQLite takes a negative LIMIT as "no limit".
+        let limit = if query.limit == 0 {
+            -1
+        } else {
+            i64::from(query.limit)
+        };
+        qb.push(" ORDER BY occurred_at, id LIMIT ")
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(i64::from(query.offset));
+        let rows = qb
+            .build_query_as::<TimelineRow>()
+            .fetch_all(&self.read)
+            .await
+            .map_err(db)?;
+        all(rows, TimelineRow::into_domain)
+    }
+
+    // --- tasks --------------------------------------------------------------------------
+
+    async fn add_tasks(&self, incident_id: i64, tasks: &[NewTask]) -> Result<Vec<Task>> {
+        let checklists = tasks
+            .iter()
+            .map(|t| to_json("checklist", &t.checklist))
+            .collect::<Result<Vec<_>>>()?;
+        let mut tx = self.begin().await?;
+        ensure_incident(&mut tx, incident_id).await?;
+        let mut out = Vec::with_capacity(tasks.len());
+        for (t, checklist) in tasks.iter().zip(checklists) {
+            let row = sqlx::query_as::<_, TaskRow>(concat!(
+                "INSERT INTO tasks (incident_id, playbook, phase, title, lane, checklist, due_at, \
+                 rationale, status, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ",
+                task_cols!()
+            ))
+            .bind(incident_id)
+            .bind(t.playbook.as_deref())
+            .bind(&t.phase)
+            .bind(&t.title)
+            .bind(t.lane.as_str())
+            .bind(checklist)
+            .bind(opt_micros(t.due_at))
+            .bind(&t.rationale)
+            .bind(TaskStatus::Open.as_str())
+            .bind(t.position)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+            out.push(row.into_domain()?);
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn list_tasks(&self, incident_id: i64) -> Result<Vec<Task>> {
+        let rows = sqlx::query_as::<_, TaskRow>(concat!(
+            "SELECT ",
+            task_cols!(),
+            " FROM tasks WHERE incident_id = ? ORDER BY position, id"
+        ))
+        .bind(incident_id)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        all(rows, TaskRow::into_domain)
+    }
+
+    async fn complete_task(
+        &self,
+        incident_id: i64,
+        task_id: i64,
+        completion: &TaskCompletion,
+    ) -> Result<(Task, TimelineEntry)> {
+        let mut tx = self.begin().await?;
+        let updated = sqlx::query_as::<_, TaskRow>(concat!(
+            "UPDATE tasks SET status = ?, completed_by = ?, completed_at = ? \
+             WHERE id = ? AND incident_id = ? AND status <> ? RETURNING ",
+            task_cols!()
+        ))
+        .bind(TaskStatus::Done.as_str())
+        .bind(completion.by)
+        .bind(micros(completion.at))
+        .bind(task_id)
+        .bind(incident_id)
+        .bind(TaskStatus::Done.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        let Some(row) = updated else {
+            let done: Option<String> =
+                sqlx::query_scalar("SELECT status FROM tasks WHERE id = ? AND incident_id = ?")
+                    .bind(task_id)
+                    .bind(incident_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            return Err(match done {
+                Some(_) => StoreError::Duplicate {
+                    what: format!("completion of task {task_id}"),
+                },
+                None => missing(&mut tx, incident_id, "task", task_id).await,
+            });
+        };
+        let task = row.into_domain()?;
+        let entry = insert_entry(
+            &mut tx,
+            incident_id,
+            &completion.entry,
+            completion.by,
+            completion.at,
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
+        Ok((task, entry))
+    }
+
+    // --- decisions ----------------------------------------------------------------------
+
+    async fn add_decision(
+        &self,
+        incident_id: i64,
+        decision: &NewDecision,
+        now: Timestamp,
+    ) -> Result<Decision> {
+        let options = to_json("options", &decision.options)?;
+        // A decision recorded as already taken is dated, like one taken through `decide`.
+        let decided_at = decision
+            .decided_at
+            .or(decision.chosen.map(|_| now))
+            .map(micros);
+        let row = sqlx::query_as::<_, DecisionRow>(concat!(
+            "INSERT INTO decisions (incident_id, question, options, chosen, decided_by, \
+             decided_at, rationale, decide_by, created_at) \
+             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? \
+             WHERE EXISTS (SELECT 1 FROM incidents WHERE id = ?) RETURNING ",
+            decision_cols!()
+        ))
+        .bind(incident_id)
+        .bind(&decision.question)
+        .bind(options)
+        .bind(decision.chosen.map(i64::from))
+        .bind(&decision.decided_by)
+        .bind(decided_at)
+        .bind(&decision.rationale)
+        .bind(opt_micros(decision.decide_by))
+        .bind(micros(now))
+        .bind(incident_id)
+        .fetch_optional(&self.write)
+        .await
+        .map_err(db)?;
+        match row {
+            Some(row) => row.into_domain(),
+            None => Err(not_found("incident", incident_id)),
+        }
+    }
+
+    async fn list_decisions(&self, incident_id: i64) -> Result<Vec<Decision>> {
+        let rows = sqlx::query_as::<_, DecisionRow>(concat!(
+            "SELECT ",
+            decision_cols!(),
+            " FROM decisions WHERE incident_id = ? ORDER BY id"
+        ))
+        .bind(incident_id)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        all(rows, DecisionRow::into_domain)
+    }
+
+    async fn get_decision(&self, incident_id: i64, decision_id: i64) -> Result<Option<Decision>> {
+        sqlx::query_as::<_, DecisionRow>(concat!(
+            "SELECT ",
+            decision_cols!(),
+            " FROM decisions WHERE id = ? AND incident_id = ?"
+        ))
+        .bind(decision_id)
+        .bind(incident_id)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?
+        .map(DecisionRow::into_domain)
+        .transpose()
+    }
+
+    async fn decide(
+        &self,
+        incident_id: i64,
+        decision_id: i64,
+        outcome: &DecisionOutcome,
+        at: Timestamp,
+    ) -> Result<Decision> {
+        let mut tx = self.begin().await?;
+        let updated = sqlx::query_as::<_, DecisionRow>(concat!(
+            "UPDATE decisions SET chosen = ?, decided_by = ?, decided_at = ?, rationale = ? \
+             WHERE id = ? AND incident_id = ? AND chosen IS NULL RETURNING ",
+            decision_cols!()
+        ))
+        .bind(i64::from(outcome.chosen))
+        .bind(&outcome.decided_by)
+        .bind(micros(outcome.decided_at.unwrap_or(at)))
+        .bind(&outcome.rationale)
+        .bind(decision_id)
+        .bind(incident_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        let Some(row) = updated else {
+            let exists: Option<i64> =
+                sqlx::query_scalar("SELECT 1 FROM decisions WHERE id = ? AND incident_id = ?")
+                    .bind(decision_id)
+                    .bind(incident_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            return Err(match exists {
+                Some(_) => StoreError::Duplicate {
+                    what: format!("outcome of decision {decision_id}"),
+                },
+                None => missing(&mut tx, incident_id, "decision", decision_id).await,
+            });
+        };
+        let decision = row.into_domain()?;
+        tx.commit().await.map_err(db)?;
+        Ok(decision)
+    }
+
+    // --- parties ------------------------------------------------------------------------
+
+    async fn add_party(&self, incident_id: i64, party: &NewParty) -> Result<Party> {
+        let row = sqlx::query_as::<_, PartyRow>(concat!(
+            "INSERT INTO parties (incident_id, kind, name, organisation, role, email, phone, \
+             fallback_channel, notes) \
+             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? \
+             WHERE EXISTS (SELECT 1 FROM incidents WHERE id = ?) RETURNING ",
+            party_cols!()
+        ))
+        .bind(incident_id)
+        .bind(party.kind.as_str())
+        .bind(&party.name)
+        .bind(&party.organisation)
+        .bind(&party.role)
+        .bind(&party.email)
+        .bind(&party.phone)
+        .bind(&party.fallback_channel)
+        .bind(&party.notes)
+        .bind(incident_id)
+        .fetch_optional(&self.write)
+        .await
+        .map_err(db)?;
+        match row {
+            Some(row) => row.into_domain(),
+            None => Err(not_found("incident", incident_id)),
+        }
+    }
+
+    async fn list_parties(&self, incident_id: i64) -> Result<Vec<Party>> {
+        let rows = sqlx::query_as::<_, PartyRow>(concat!(
+            "SELECT ",
+            party_cols!(),
+            " FROM parties WHERE incident_id = ? ORDER BY id"
+        ))
+        .bind(incident_id)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        all(rows, PartyRow::into_domain)
+    }
+
+    // --- evidence -----------------------------------------------------------------------
+
+    async fn add_evidence(
+        &self,
+        incident_id: i64,
+        evidence: &NewEvidence,
+        collected_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<EvidenceItem> {
+        let mut tx = self.begin().await?;
+        ensure_incident(&mut tx, incident_id).await?;
+        let item = sqlx::query_as::<_, EvidenceRow>(concat!(
+            "INSERT INTO evidence_items (incident_id, name, description, sha256, location, \
+             created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING ",
+            evidence_cols!()
+        ))
+        .bind(incident_id)
+        .bind(&evidence.name)
+        .bind(&evidence.description)
+        .bind(evidence.sha256.as_deref())
+        .bind(&evidence.location)
+        .bind(micros(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        let first = sqlx::query_as::<_, CustodyRow>(concat!(
+            "INSERT INTO custody_events (evidence_id, at, action, handler, location, note) \
+             VALUES (?, ?, ?, ?, ?, '') RETURNING ",
+            custody_cols!()
+        ))
+        .bind(item.id)
+        .bind(micros(collected_at))
+        .bind(CustodyAction::Collected.as_str())
+        .bind(&evidence.collected_by)
+        .bind(&evidence.location)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?
+        .into_domain()?;
+        let item = item.into_domain(vec![first])?;
+        tx.commit().await.map_err(db)?;
+        Ok(item)
+    }
+
+    async fn list_evidence(&self, incident_id: i64) -> Result<Vec<EvidenceItem>> {
+        // Two queries, not one per item. Both run in one read transaction so an event
+        // appended in between cannot show up without its item (or vice versa).
+        let mut tx = self.read.begin().await.map_err(db)?;
+        let items = sqlx::query_as::<_, EvidenceRow>(concat!(
+            "SELECT ",
+            evidence_cols!(),
+            " FROM evidence_items WHERE incident_id = ? ORDER BY id"
+        ))
+        .bind(incident_id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let events = sqlx::query_as::<_, CustodyRow>(
+            "SELECT c.id, c.evidence_id, c.at, c.action, c.handler, c.location, c.note \
+             FROM custody_events c JOIN evidence_items e ON e.id = c.evidence_id \
+             WHERE e.incident_id = ? ORDER BY c.evidence_id, c.at, c.id",
+        )
+        .bind(incident_id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+
+        let mut events = all(events, CustodyRow::into_domain)?.into_iter().peekable();
+        let mut out = Vec::with_capacity(items.len());
+        // Items are in id order and events in evidence_id order: one merge pass.
+        for item in items {
+            let mut custody = Vec::new();
+            while let Some(e) = events.next_if(|e| e.evidence_id <= item.id) {
+                if e.evidence_id == item.id {
+                    custody.push(e);
+                }
+            }
+            out.push(item.into_domain(custody)?);
+        }
+        Ok(out)
+    }
+
+    async fn add_custody_event(
+        &self,
+        incident_id: i64,
+        evidence_id: i64,
+        event: &CustodyRecord,
+    ) -> Result<CustodyEvent> {
+        let mut tx = self.begin().await?;
+        let belongs: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM evidence_items WHERE id = ? AND incident_id = ?")
+                .bind(evidence_id)
+                .bind(incident_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+        if belongs.is_none() {
+            return Err(missing(&mut tx, incident_id, "evidence", evidence_id).await);
+        }
+        let e = &event.event;
+        let recorded = sqlx::query_as::<_, CustodyRow>(concat!(
+            "INSERT INTO custody_events (evidence_id, at, action, handler, location, note) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING ",
+            custody_cols!()
+        ))
+        .bind(evidence_id)
+        .bind(micros(event.at))
+        .bind(e.action.as_str())
+        .bind(&e.handler)
+        .bind(&e.location)
+        .bind(&e.note)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?
+        .into_domain()?;
+        if !e.location.trim().is_empty() {
+            sqlx::query("UPDATE evidence_items SET location = ? WHERE id = ?")
+                .bind(&e.location)
+                .bind(evidence_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(recorded)
+    }
+
+    // --- observables --------------------------------------------------------------------
+
+    async fn add_observable(
+        &self,
+        incident_id: i64,
+        observable: &NewObservable,
+        normalized: &str,
+        first_seen: Timestamp,
+    ) -> Result<Observable> {
+        let mut tx = self.begin().await?;
+        ensure_incident(&mut tx, incident_id).await?;
+        let kind = observable.kind.as_str();
+        let inserted = sqlx::query_as::<_, ObservableRow>(concat!(
+            "INSERT INTO observables (incident_id, kind, value, normalized, note, first_seen) \
+             VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (incident_id, kind, normalized) DO NOTHING RETURNING ",
+            observable_cols!()
+        ))
+        .bind(incident_id)
+        .bind(kind)
+        .bind(&observable.value)
+        .bind(normalized)
+        .bind(&observable.note)
+        .bind(micros(first_seen))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        let row = match inserted {
+            Some(row) => row,
+            None => sqlx::query_as::<_, ObservableRow>(concat!(
+                "SELECT ",
+                observable_cols!(),
+                " FROM observables WHERE incident_id = ? AND kind = ? AND normalized = ?"
+            ))
+            .bind(incident_id)
+            .bind(kind)
+            .bind(normalized)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?,
+        };
+        let observable = row.into_domain()?;
+        tx.commit().await.map_err(db)?;
+        Ok(observable)
+    }
+
+    async fn list_observables(&self, incident_id: i64) -> Result<Vec<Observable>> {
+        let rows = sqlx::query_as::<_, ObservableRow>(concat!(
+            "SELECT ",
+            observable_cols!(),
+            " FROM observables WHERE incident_id = ? ORDER BY id"
+        ))
+        .bind(incident_id)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        all(rows, ObservableRow::into_domain)
+    }
+
+    async fn incidents_sharing(
+        &self,
+        kind: ObservableKind,
+        normalized: &str,
+        except_incident: Option<i64>,
+    ) -> Result<Vec<SharedObservable>> {
+        let rows = sqlx::query_as::<_, SharedRow>(
+            "SELECT o.incident_id, i.title AS incident_title, o.id AS observable_id, o.kind, \
+                    o.normalized \
+             FROM observables o JOIN incidents i ON i.id = o.incident_id \
+             WHERE o.kind = ? AND o.normalized = ? AND (? IS NULL OR o.incident_id <> ?) \
+             ORDER BY o.incident_id, o.id",
+        )
+        .bind(kind.as_str())
+        .bind(normalized)
+        .bind(except_incident)
+        .bind(except_incident)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        all(rows, SharedRow::into_domain)
+    }
+
+    // --- legal clocks -------------------------------------------------------------------
+
+    async fn add_legal_clock(
+        &self,
+        incident_id: i64,
+        clock: &LegalClockFields,
+    ) -> Result<LegalClock> {
+        let mut tx = self.begin().await?;
+        ensure_incident(&mut tx, incident_id).await?;
+        let clock = insert_clock(&mut tx, incident_id, clock).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(clock)
+    }
+
+    async fn list_legal_clocks(&self, incident_id: i64) -> Result<Vec<LegalClock>> {
+        let rows = sqlx::query_as::<_, ClockRow>(concat!(
+            "SELECT ",
+            clock_cols!(),
+            " FROM legal_clocks WHERE incident_id = ? ORDER BY id"
+        ))
+        .bind(incident_id)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        all(rows, ClockRow::into_domain)
+    }
+
+    async fn mark_legal_clock_met(
+        &self,
+        incident_id: i64,
+        clock_id: i64,
+        at: Timestamp,
+    ) -> Result<LegalClock> {
+        let mut tx = self.begin().await?;
+        let updated = sqlx::query_as::<_, ClockRow>(concat!(
+            "UPDATE legal_clocks SET met_at = ? WHERE id = ? AND incident_id = ? RETURNING ",
+            clock_cols!()
+        ))
+        .bind(micros(at))
+        .bind(clock_id)
+        .bind(incident_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        let Some(row) = updated else {
+            return Err(missing(&mut tx, incident_id, "legal clock", clock_id).await);
+        };
+        let clock = row.into_domain()?;
+        tx.commit().await.map_err(db)?;
+        Ok(clock)
+    }
+}

@@ -1,0 +1,1 @@
+//! This crate only holds `tests/store_story.rs`, run against SQLite and PostgreSQL.

@@ -1,0 +1,242 @@
+//! The storage boundary. The server and the CLI talk to a `dyn Store`; each backend
+//! (SQLite, PostgreSQL) lives in its own crate with its own migrations, and one shared test
+//! story (`kizuki-store-tests`) runs against both.
+//!
+//! Inputs arrive here already validated by the domain: a backend stores and reads, it does
+//! not decide what is allowed. It does own atomicity: every method that writes more than one
+//! row does so in one transaction, and `update_incident` checks the version in the same
+//! statement that writes.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use kizuki_domain::decision::{Decision, DecisionOutcome, NewDecision};
+use kizuki_domain::evidence::{CustodyEvent, EvidenceItem, NewCustodyEvent, NewEvidence};
+use kizuki_domain::incident::{Incident, IncidentFields, IncidentFilter};
+use kizuki_domain::legal_clock::{LegalClock, LegalClockFields};
+use kizuki_domain::observable::{NewObservable, Observable, ObservableKind, SharedObservable};
+use kizuki_domain::party::{NewParty, Party};
+use kizuki_domain::task::{NewTask, Task};
+use kizuki_domain::timeline::{Lane, TimelineEntry, TimelineEntryFields};
+use kizuki_domain::user::{ApiToken, NewUser, User};
+
+/// Why a storage call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The addressed row (or its parent incident) does not exist.
+    #[error("{entity} {id} not found")]
+    NotFound { entity: &'static str, id: String },
+    /// The incident changed since the writer read it.
+    #[error(
+        "incident {id} was changed by someone else (now at version {current}, you edited version {expected})"
+    )]
+    Conflict {
+        id: i64,
+        expected: i64,
+        current: i64,
+    },
+    /// A uniqueness rule was broken, e.g. a second user with the same e-mail.
+    #[error("{what} already exists")]
+    Duplicate { what: String },
+    /// A stored value could not be read back (a bug or manual tampering).
+    #[error("corrupt stored data in {table}.{column}: {reason}")]
+    Corrupt {
+        table: &'static str,
+        column: &'static str,
+        reason: String,
+    },
+    #[error("migration failed: {0}")]
+    Migration(String),
+    /// The database itself failed (connection, I/O, constraint we did not expect).
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// One page of a keyset-paginated list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `before_id` to get the next page; `None` on the last page.
+    pub next_before_id: Option<i64>,
+}
+
+/// Which timeline entries to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TimelineQuery {
+    pub lanes: Vec<Lane>,
+    pub offset: u32,
+    /// 0 means no limit.
+    pub limit: u32,
+}
+
+/// A custody event with the time it happened resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustodyRecord {
+    pub at: Timestamp,
+    pub event: NewCustodyEvent,
+}
+
+/// Completing a task also writes its timeline entry, atomically.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskCompletion {
+    pub by: Option<i64>,
+    pub at: Timestamp,
+    pub entry: TimelineEntryFields,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Brings the schema up to date. Idempotent.
+    async fn migrate(&self) -> Result<()>;
+    /// Cheap round trip, for health checks.
+    async fn ping(&self) -> Result<()>;
+    /// "sqlite" or "postgres".
+    fn backend(&self) -> &'static str;
+
+    // --- users and tokens -------------------------------------------------------------
+    async fn create_user(&self, user: &NewUser, now: Timestamp) -> Result<User>;
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
+    async fn user_by_id(&self, id: i64) -> Result<Option<User>>;
+    /// Stores a token by the hash of its secret.
+    async fn create_token(
+        &self,
+        user_id: i64,
+        name: &str,
+        secret_hash: &str,
+        now: Timestamp,
+        expires_at: Option<Timestamp>,
+    ) -> Result<ApiToken>;
+    /// The user owning an unexpired, unrevoked token with this hash.
+    async fn user_by_token_hash(&self, secret_hash: &str, now: Timestamp) -> Result<Option<User>>;
+
+    // --- incidents ---------------------------------------------------------------------
+    /// Creates the incident together with its initial legal clocks, in one transaction.
+    async fn create_incident(
+        &self,
+        fields: &IncidentFields,
+        clocks: &[LegalClockFields],
+        created_by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Incident>;
+    async fn get_incident(&self, id: i64) -> Result<Option<Incident>>;
+    async fn list_incidents(&self, filter: &IncidentFilter) -> Result<Page<Incident>>;
+    /// Writes `fields` if the stored version is still `expected_version`; bumps the version.
+    /// Fails with `Conflict` (changing nothing) otherwise, `NotFound` if there is no such incident.
+    async fn update_incident(
+        &self,
+        id: i64,
+        expected_version: i64,
+        fields: &IncidentFields,
+        now: Timestamp,
+    ) -> Result<Incident>;
+    async fn count_incidents(&self) -> Result<u64>;
+
+    // --- timeline ----------------------------------------------------------------------
+    async fn add_timeline_entry(
+        &self,
+        incident_id: i64,
+        entry: &TimelineEntryFields,
+        created_by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<TimelineEntry>;
+    /// Adds many entries in one transaction (imports, hunting results).
+    async fn add_timeline_entries(
+        &self,
+        incident_id: i64,
+        entries: &[TimelineEntryFields],
+        created_by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Vec<TimelineEntry>>;
+    /// Entries in time order (ties by id).
+    async fn list_timeline(
+        &self,
+        incident_id: i64,
+        query: &TimelineQuery,
+    ) -> Result<Vec<TimelineEntry>>;
+
+    // --- tasks -------------------------------------------------------------------------
+    /// Adds all tasks in one transaction (applying a playbook is all or nothing).
+    async fn add_tasks(&self, incident_id: i64, tasks: &[NewTask]) -> Result<Vec<Task>>;
+    async fn list_tasks(&self, incident_id: i64) -> Result<Vec<Task>>;
+    /// Marks an open task done and adds its timeline entry in one transaction.
+    /// A task already done is left as it is (`Duplicate`).
+    async fn complete_task(
+        &self,
+        incident_id: i64,
+        task_id: i64,
+        completion: &TaskCompletion,
+    ) -> Result<(Task, TimelineEntry)>;
+
+    // --- decisions ---------------------------------------------------------------------
+    async fn add_decision(
+        &self,
+        incident_id: i64,
+        decision: &NewDecision,
+        now: Timestamp,
+    ) -> Result<Decision>;
+    async fn list_decisions(&self, incident_id: i64) -> Result<Vec<Decision>>;
+    async fn get_decision(&self, incident_id: i64, decision_id: i64) -> Result<Option<Decision>>;
+    /// Records the outcome of an undecided decision (`Duplicate` if already decided).
+    async fn decide(
+        &self,
+        incident_id: i64,
+        decision_id: i64,
+        outcome: &DecisionOutcome,
+        at: Timestamp,
+    ) -> Result<Decision>;
+
+    // --- parties -----------------------------------------------------------------------
+    async fn add_party(&self, incident_id: i64, party: &NewParty) -> Result<Party>;
+    async fn list_parties(&self, incident_id: i64) -> Result<Vec<Party>>;
+
+    // --- evidence ----------------------------------------------------------------------
+    /// Adds the item and its first custody event ("collected") in one transaction.
+    async fn add_evidence(
+        &self,
+        incident_id: i64,
+        evidence: &NewEvidence,
+        collected_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<EvidenceItem>;
+    async fn list_evidence(&self, incident_id: i64) -> Result<Vec<EvidenceItem>>;
+    /// Appends a custody event and moves the item's location when one is given.
+    async fn add_custody_event(
+        &self,
+        incident_id: i64,
+        evidence_id: i64,
+        event: &CustodyRecord,
+    ) -> Result<CustodyEvent>;
+
+    // --- observables -------------------------------------------------------------------
+    /// Adds an observable; the same normalised value twice on one incident returns the existing one.
+    async fn add_observable(
+        &self,
+        incident_id: i64,
+        observable: &NewObservable,
+        normalized: &str,
+        first_seen: Timestamp,
+    ) -> Result<Observable>;
+    async fn list_observables(&self, incident_id: i64) -> Result<Vec<Observable>>;
+    /// Other incidents holding an observable of this kind and normalised value.
+    async fn incidents_sharing(
+        &self,
+        kind: ObservableKind,
+        normalized: &str,
+        except_incident: Option<i64>,
+    ) -> Result<Vec<SharedObservable>>;
+
+    // --- legal clocks ------------------------------------------------------------------
+    async fn add_legal_clock(
+        &self,
+        incident_id: i64,
+        clock: &LegalClockFields,
+    ) -> Result<LegalClock>;
+    async fn list_legal_clocks(&self, incident_id: i64) -> Result<Vec<LegalClock>>;
+    async fn mark_legal_clock_met(
+        &self,
+        incident_id: i64,
+        clock_id: i64,
+        at: Timestamp,
+    ) -> Result<LegalClock>;
+}

@@ -1,0 +1,552 @@
+//! The `kizuki` binary: serves the web API and runs every administrator operation.
+//! It is thin: parsing arguments, opening the store, printing results.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use kizuki_domain::clock::{Clock, SystemClock};
+use kizuki_domain::incident::{Category, IncidentFilter, NewIncident, Phase};
+use kizuki_domain::timeline::{EntryKind, EntrySource, Lane, NewTimelineEntry};
+use kizuki_domain::user::{NewUser, Role, TOKEN_PREFIX, token_hash};
+use kizuki_server::AppState;
+
+mod config;
+mod hunt_cmd;
+
+use config::{DEFAULT_DATABASE_URL, FileConfig, open_store, redact_url};
+
+#[derive(Debug, Parser)]
+#[command(name = "kizuki", version, about = "Self-hosted incident response: from the first report to the lessons learned")]
+struct Cli {
+    /// Configuration file (TOML).
+    #[arg(long, global = true, env = "KIZUKI_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH (default) or postgres://USER@HOST/DB.
+    #[arg(long, global = true, env = "KIZUKI_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    database: String,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the web API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "KIZUKI_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Database maintenance.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Open, list and show incidents.
+    Incident {
+        #[command(subcommand)]
+        command: IncidentCommand,
+    },
+    /// Add timeline entries.
+    Timeline {
+        #[command(subcommand)]
+        command: TimelineCommand,
+    },
+    /// List and validate playbooks.
+    Playbook {
+        #[command(subcommand)]
+        command: PlaybookCommand,
+    },
+    /// Export data for archiving or offline use.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
+    /// Hunt through event logs with Sigma rules and indicators.
+    Hunt(hunt_cmd::HuntArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum DbCommand {
+    /// Bring the schema up to date (also done by `serve`).
+    Migrate,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// admin, incident_commander, responder, executive, pr_legal, business_unit, reporter, external_responder
+        #[arg(long)]
+        role: Role,
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a user; the token is printed once, on the last line.
+    Create {
+        /// The user's e-mail address.
+        #[arg(long)]
+        user: String,
+        /// A name to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Days until the token expires (default: never).
+        #[arg(long)]
+        expires_days: Option<u32>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum IncidentCommand {
+    /// Open an incident.
+    Create {
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        category: Category,
+        #[arg(long, default_value = "")]
+        summary: String,
+        #[arg(long)]
+        severity: Option<u8>,
+        /// Start date (Day 1), YYYY-MM-DD; default: today in the organisation's zone.
+        #[arg(long)]
+        start_date: Option<jiff::civil::Date>,
+        #[arg(long)]
+        restricted: bool,
+    },
+    /// List incidents, newest first.
+    List {
+        #[arg(long, value_delimiter = ',')]
+        phase: Vec<Phase>,
+        #[arg(long, value_delimiter = ',')]
+        category: Vec<Category>,
+        #[arg(long)]
+        open: bool,
+        /// Text to find in title or summary.
+        #[arg(long)]
+        query: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Show one incident with its timeline.
+    Show { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+enum TimelineCommand {
+    /// Add an entry to an incident's timeline.
+    Add {
+        #[arg(long)]
+        incident: i64,
+        #[arg(long)]
+        lane: Lane,
+        #[arg(long)]
+        kind: EntryKind,
+        #[arg(long)]
+        text: String,
+        #[arg(long, default_value = "")]
+        actor: String,
+        /// When it happened (RFC 3339); default now.
+        #[arg(long, conflicts_with_all = ["day", "week"])]
+        at: Option<jiff::Timestamp>,
+        /// Day number counted from the start date (1 = Day 1).
+        #[arg(long, allow_negative_numbers = true)]
+        day: Option<i64>,
+        /// With --day: local time HH:MM.
+        #[arg(long, requires = "day")]
+        time: Option<String>,
+        /// Week number, when only the week is known.
+        #[arg(long)]
+        week: Option<i64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PlaybookCommand {
+    /// List the playbooks in use (built-in plus the configured folder).
+    List,
+    /// Validate playbook files; errors name file, line and field.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportCommand {
+    /// The complete JSON of one incident.
+    Incident {
+        id: i64,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("KIZUKI_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let json = std::env::var("KIZUKI_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let file = FileConfig::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve { listen } => serve(&cli.database, &file, &listen).await,
+        Command::Db { command: DbCommand::Migrate } => {
+            open_store(&cli.database).await?;
+            println!("database is up to date ({})", redact_url(&cli.database));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User { command: UserCommand::Create { email, role, name } } => {
+            let store = open_store(&cli.database).await?;
+            let new = NewUser::new(&email, &name, role).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let user = store.create_user(&new, SystemClock.now()).await?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&user)?);
+            } else {
+                println!("created user {} ({}) with role {}", user.email, user.id, user.role);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token { command: TokenCommand::Create { user, name, expires_days } } => {
+            let store = open_store(&cli.database).await?;
+            let email = user.trim().to_lowercase();
+            let Some(owner) = store.user_by_email(&email).await? else {
+                bail!("no user with e-mail {email}; create one with `kizuki user create`");
+            };
+            let secret = new_token_secret();
+            let now = SystemClock.now();
+            let expires_at = expires_days
+                .map(|d| now.checked_add(jiff::SignedDuration::from_hours(i64::from(d) * 24)))
+                .transpose()?;
+            let token = store.create_token(owner.id, &name, &token_hash(&secret), now, expires_at).await?;
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"id": token.id, "user": owner.email, "name": token.name, "expires_at": token.expires_at, "token": secret})
+                );
+            } else {
+                eprintln!("token {} created for {}; it is shown only once:", token.id, owner.email);
+                println!("{secret}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Incident { command } => incident(&cli.database, &file, cli.json, command).await,
+        Command::Timeline { command } => timeline(&cli.database, &file, cli.json, command).await,
+        Command::Playbook { command } => playbook(&file, cli.json, command),
+        Command::Export { command: ExportCommand::Incident { id, output } } => {
+            let state = state(&cli.database, &file).await?;
+            let export = kizuki_server::api::incidents::build_export(&state, id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let json = serde_json::to_string_pretty(&export)?;
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
+                    eprintln!("incident {id} exported to {}", path.display());
+                }
+                None => println!("{json}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Hunt(args) => {
+            let outcome = hunt_cmd::run(&args)?;
+            if let Some(incident_id) = args.incident {
+                let state = state(&cli.database, &file).await?;
+                attach_hunt(&state, incident_id, &outcome).await?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// 32 random bytes, URL-safe, behind a recognisable prefix.
+fn new_token_secret() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+async fn state(database: &str, file: &FileConfig) -> anyhow::Result<AppState> {
+    Ok(AppState {
+        store: open_store(database).await?,
+        clock: Arc::new(SystemClock),
+        settings: Arc::new(file.settings()?),
+        playbooks: Arc::new(file.playbooks()?),
+    })
+}
+
+async fn serve(database: &str, file: &FileConfig, listen: &str) -> anyhow::Result<ExitCode> {
+    if let Some(parent) = database.strip_prefix("sqlite://").map(std::path::Path::new).and_then(|p| p.parent())
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let state = state(database, file).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, database = %redact_url(database), backend = state.store.backend(), "kizuki is serving");
+    eprintln!("Kizuki listening on http://{addr} (database: {})", redact_url(database));
+    kizuki_server::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("kizuki stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+async fn incident(database: &str, file: &FileConfig, json: bool, command: IncidentCommand) -> anyhow::Result<ExitCode> {
+    let state = state(database, file).await?;
+    match command {
+        IncidentCommand::Create { title, category, summary, severity, start_date, restricted } => {
+            let new = NewIncident {
+                title,
+                summary,
+                category,
+                severity,
+                phase: None,
+                detection_source: kizuki_domain::incident::DetectionSource::Unknown,
+                start_date,
+                start_basis: kizuki_domain::incident::StartBasis::Detection,
+                aware_at: None,
+                affected_units: vec![],
+                affected_assets: vec![],
+                impact: Default::default(),
+                restricted,
+            };
+            let now = state.clock.now();
+            let fields = new
+                .into_fields(&state.settings.severity, now, &state.settings.time_zone)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let incident = state.store.create_incident(&fields, &[], None, now).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&incident)?);
+            } else {
+                println!("opened incident {}: {}", incident.id, incident.title);
+            }
+        }
+        IncidentCommand::List { phase, category, open, query, limit } => {
+            let filter = IncidentFilter {
+                phases: phase,
+                categories: category,
+                min_severity: None,
+                open_only: open,
+                text: query,
+                before_id: None,
+                limit: limit.clamp(1, IncidentFilter::MAX_LIMIT),
+            };
+            let page = state.store.list_incidents(&filter).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&page.items)?);
+            } else {
+                println!("{:>6}  {:<3} {:<14} {:<20} TITLE", "ID", "LVL", "PHASE", "CATEGORY");
+                for i in &page.items {
+                    println!("{:>6}  {:<3} {:<14} {:<20} {}", i.id, i.severity, i.phase, i.category, i.title);
+                }
+            }
+        }
+        IncidentCommand::Show { id } => {
+            let export = kizuki_server::api::incidents::build_export(&state, id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&export)?);
+            } else {
+                let i = &export.incident.incident;
+                println!("#{} {}", i.id, i.title);
+                println!(
+                    "category {} · level {} · phase {} · Day {} · start {} ({})",
+                    i.category, i.severity, i.phase, export.incident.day_today, i.start_date, i.start_basis
+                );
+                if !i.summary.is_empty() {
+                    println!("\n{}", i.summary);
+                }
+                for c in &export.incident.legal_clocks {
+                    println!("clock: {} — due {} ({})", c.clock.name, c.due_at, c.status);
+                }
+                println!();
+                for e in &export.timeline {
+                    println!("{:<22} {:<16} {:<14} {}", e.day_label, e.entry.lane, e.entry.kind, e.entry.text);
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn timeline(database: &str, file: &FileConfig, json: bool, command: TimelineCommand) -> anyhow::Result<ExitCode> {
+    let state = state(database, file).await?;
+    let TimelineCommand::Add { incident, lane, kind, text, actor, at, day, time, week } = command;
+    let Some(found) = state.store.get_incident(incident).await? else {
+        bail!("incident {incident} not found");
+    };
+    let new = NewTimelineEntry {
+        occurred_at: at,
+        day,
+        time_of_day: time,
+        week,
+        precision: None,
+        day_part: None,
+        lane,
+        actor,
+        kind,
+        text,
+        source: EntrySource::Manual,
+    };
+    let now = state.clock.now();
+    let fields = new
+        .into_fields(found.start_date, &state.settings.time_zone, now)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let entry = state.store.add_timeline_entry(incident, &fields, None, now).await?;
+    let label = kizuki_domain::timeline::day_label(
+        found.start_date,
+        entry.occurred_at,
+        entry.precision,
+        entry.day_part,
+        &state.settings.time_zone,
+    );
+    if json {
+        println!("{}", serde_json::json!({"entry": entry, "day_label": label}));
+    } else {
+        println!("added entry {} at {}", entry.id, label.label(state.settings.language));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn playbook(file: &FileConfig, json: bool, command: PlaybookCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        PlaybookCommand::List => {
+            let library = file.playbooks()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&library.list())?);
+            } else {
+                for p in library.list() {
+                    let tasks: usize = p.phases.iter().map(|ph| ph.tasks.len()).sum();
+                    println!("{:<24} v{:<3} {:<20} {:>3} tasks  {}", p.id, p.version, p.category, tasks, p.title.en);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        PlaybookCommand::Validate { files } => {
+            let mut failed = false;
+            for path in &files {
+                match kizuki_playbook::validate_file(path) {
+                    Ok(p) => println!("{}: ok ({} v{})", path.display(), p.id, p.version),
+                    Err(errors) => {
+                        failed = true;
+                        eprintln!("{errors}");
+                    }
+                }
+            }
+            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+    }
+}
+
+/// Attaches hunting results to an incident: one timeline entry per rule's first sighting
+/// and the matched indicators as observables, all in the CSIRT lane, source "import".
+async fn attach_hunt(state: &AppState, incident_id: i64, outcome: &kizuki_hunt::HuntOutcome) -> anyhow::Result<()> {
+    use kizuki_domain::observable::{NewObservable, ObservableKind};
+    use kizuki_domain::timeline::{TimePrecision, TimelineEntryFields};
+    if state.store.get_incident(incident_id).await?.is_none() {
+        bail!("incident {incident_id} not found; the hunt results were written but not attached");
+    }
+    let now = state.clock.now();
+    let entries: Vec<TimelineEntryFields> = outcome
+        .first_sightings
+        .iter()
+        .map(|s| TimelineEntryFields {
+            occurred_at: s.time.unwrap_or(now),
+            precision: TimePrecision::Minute,
+            day_part: None,
+            lane: Lane::CisoCsirt,
+            actor: "kizuki hunt".into(),
+            kind: EntryKind::Detection,
+            text: format!(
+                "Sigma: {} [{}] (rule {}) on {} — event {}",
+                s.rule_title, s.level, s.rule_id, s.computer, s.event_id
+            ),
+            source: EntrySource::Import,
+        })
+        .collect();
+    let added = state.store.add_timeline_entries(incident_id, &entries, None, now).await?;
+    let mut observables = 0;
+    for (kind, value) in &outcome.matched_indicators {
+        let Ok(kind) = kind.parse::<ObservableKind>() else { continue };
+        let new = NewObservable { kind, value: value.clone(), note: "matched by kizuki hunt".into(), first_seen: Some(now) };
+        let Ok(normalized) = new.validate() else { continue };
+        state.store.add_observable(incident_id, &new, &normalized, now).await?;
+        observables += 1;
+    }
+    eprintln!("attached to incident {incident_id}: {} timeline entries, {observables} observables", added.len());
+    Ok(())
+}
