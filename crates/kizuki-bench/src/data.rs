@@ -10,9 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use kizuki_domain::incident::{
     Category, DetectionSource, Impact, IncidentFields, Phase, StartBasis,
 };
-use kizuki_domain::timeline::{
-    EntryKind, EntrySource, Lane, TimePrecision, TimelineEntryFields,
-};
+use kizuki_domain::timeline::{EntryKind, EntrySource, Lane, TimePrecision, TimelineEntryFields};
 
 /// In about 1% of titles; searched for by the list benchmark.
 pub const RARE_WORD: &str = "zerologon";
@@ -330,10 +328,8 @@ mod tests {
             .count();
         assert!((100..=300).contains(&rare), "rare: {rare}");
         assert!((1_500..=2_500).contains(&common), "common: {common}");
-        assert!(
-            (0..n).all(|i| !incident(i).title.contains(MISSING_WORD)
-                && !incident(i).summary.contains(MISSING_WORD))
-        );
+        assert!((0..n).all(|i| !incident(i).title.contains(MISSING_WORD)
+            && !incident(i).summary.contains(MISSING_WORD)));
     }
 
     #[test]

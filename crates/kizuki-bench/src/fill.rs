@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use futures::future::try_join_all;
-use jiff::Timestamp;
+use kizuki_domain::clock::{Clock, SystemClock};
 use kizuki_domain::incident::IncidentFilter;
 use kizuki_store::Store;
 use kizuki_store_postgres::PgStore;
@@ -110,7 +110,7 @@ pub async fn fill(
                 while n < to_fill {
                     let seq = ordinary_existing + n;
                     let fields = data::incident(seq);
-                    let now = Timestamp::now();
+                    let now = SystemClock.now();
                     let inc = store.create_incident(&fields, &[], None, now).await?;
                     let entries = data::entries(seq, fields.aware_at, per_incident);
                     if !entries.is_empty() {
@@ -139,7 +139,7 @@ pub async fn fill(
         Some(id) => id,
         None => {
             let fields = data::big_incident();
-            let now = Timestamp::now();
+            let now = SystemClock.now();
             let inc = store.create_incident(&fields, &[], None, now).await?;
             let entries = data::entries(u64::MAX, fields.aware_at, big_entries);
             for chunk in entries.chunks(100) {
@@ -168,7 +168,9 @@ pub async fn fill(
         max_any
     };
     let ordinary = total.saturating_sub(1).max(1);
-    let min_id = max_id.saturating_sub(i64::try_from(ordinary)?.saturating_sub(1)).max(1);
+    let min_id = max_id
+        .saturating_sub(i64::try_from(ordinary)?.saturating_sub(1))
+        .max(1);
     let big_len = store
         .list_timeline(big_id, &kizuki_store::TimelineQuery::default())
         .await?

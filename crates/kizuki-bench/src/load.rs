@@ -34,24 +34,39 @@ impl Workload {
 }
 
 /// The list/search mix; every client cycles through it starting at a random point.
-pub fn list_queries() -> Vec<(&'static str, String)> {
-    vec![
+pub fn list_queries(with_scan: bool) -> Vec<(&'static str, String)> {
+    let mut q = vec![
         ("phase", "phase=triage&limit=50".to_owned()),
         ("category", "category=ransomware&limit=50".to_owned()),
-        ("phase+category", "phase=containment&category=data_leak&limit=50".to_owned()),
+        (
+            "phase+category",
+            "phase=containment&category=data_leak&limit=50".to_owned(),
+        ),
         (
             "multi phase+category",
             "phase=triage,containment&category=insider,supply_chain&limit=50".to_owned(),
         ),
-        ("open+severity", "open=true&min_severity=3&limit=50".to_owned()),
+        (
+            "open+severity",
+            "open=true&min_severity=3&limit=50".to_owned(),
+        ),
         ("q rare (1%)", format!("q={}&limit=50", data::RARE_WORD)),
-        ("q common (10%)", format!("q={}&limit=50", data::COMMON_WORD)),
+        (
+            "q common (10%)",
+            format!("q={}&limit=50", data::COMMON_WORD),
+        ),
         (
             "category+q common",
             format!("category=cloud_exposure&q={}&limit=50", data::COMMON_WORD),
         ),
-        ("q miss (scan)", format!("q={}&limit=50", data::MISSING_WORD)),
-    ]
+    ];
+    if with_scan {
+        q.push((
+            "q miss (scan)",
+            format!("q={}&limit=50", data::MISSING_WORD),
+        ));
+    }
+    q
 }
 
 #[derive(Debug)]
@@ -232,6 +247,9 @@ pub struct PhaseResult {
     pub peak_rss_kib: u64,
     /// VmHWM at the end of the phase.
     pub hwm_kib: u64,
+    /// Highest RssAnon / RssFile sampled during the phase.
+    pub peak_anon_kib: u64,
+    pub peak_file_kib: u64,
 }
 
 impl PhaseResult {
@@ -266,6 +284,8 @@ pub async fn run_phase(
                 if let Ok(m) = read_mem(server_pid) {
                     peak.rss_kib = peak.rss_kib.max(m.rss_kib);
                     peak.hwm_kib = peak.hwm_kib.max(m.hwm_kib);
+                    peak.anon_kib = peak.anon_kib.max(m.anon_kib);
+                    peak.file_kib = peak.file_kib.max(m.file_kib);
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
@@ -290,11 +310,14 @@ pub async fn run_phase(
         for (k, v) in r.hists {
             total
                 .hist(&k)
-                .add(&v).map_err(|e| anyhow::anyhow!("merging histograms: {e:?}"))?;
+                .add(&v)
+                .map_err(|e| anyhow::anyhow!("merging histograms: {e:?}"))?;
         }
     }
     // Clients finish their last request after the deadline; measure to the actual end.
-    let measured = Instant::now().saturating_duration_since(record_from).as_secs_f64();
+    let measured = Instant::now()
+        .saturating_duration_since(record_from)
+        .as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     let peak = sampler.await?;
     let end_mem = read_mem(server_pid).unwrap_or_default();
@@ -323,5 +346,7 @@ pub async fn run_phase(
         ops,
         peak_rss_kib: peak.rss_kib.max(end_mem.rss_kib),
         hwm_kib: peak.hwm_kib.max(end_mem.hwm_kib),
+        peak_anon_kib: peak.anon_kib.max(end_mem.anon_kib),
+        peak_file_kib: peak.file_kib.max(end_mem.file_kib),
     })
 }

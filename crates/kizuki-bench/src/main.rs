@@ -25,7 +25,10 @@ use crate::load::{Ctx, Workload};
 use crate::server::Server;
 
 #[derive(Debug, Parser)]
-#[command(name = "kizuki-bench", about = "Benchmarks the Kizuki HTTP API (incident core)")]
+#[command(
+    name = "kizuki-bench",
+    about = "Benchmarks the Kizuki HTTP API (incident core)"
+)]
 pub struct Opts {
     /// sqlite://PATH or postgres://USER@HOST:PORT/DB
     #[arg(long)]
@@ -56,6 +59,12 @@ pub struct Opts {
     /// Concurrent HTTP clients.
     #[arg(long, default_value_t = 32)]
     clients: usize,
+    /// Leave the search that matches nothing (a full scan) out of the list mix.
+    #[arg(long)]
+    no_scan_query: bool,
+    /// Only run these phases (comma-separated: append, read, list).
+    #[arg(long, value_delimiter = ',', default_value = "append,read,list")]
+    phases: Vec<String>,
     /// Use the data already in the database (topping it up to --incidents if short).
     #[arg(long)]
     reuse: bool,
@@ -128,7 +137,10 @@ async fn main() -> Result<()> {
         .context("building the HTTP client")?;
     let started = Instant::now();
     let mut srv = Server::start(&opts.kizuki, &opts.database, opts.server_log.clone()).await?;
-    let result = run(&opts, &http, &mut srv, token, dataset, started, backend, db_bytes).await;
+    let result = run(
+        &opts, &http, &mut srv, token, dataset, started, backend, db_bytes,
+    )
+    .await;
     srv.stop().await?;
     let results = result?;
 
@@ -175,7 +187,7 @@ async fn run(
         base: srv.base.clone(),
         token,
         data: dataset.clone(),
-        queries: load::list_queries(),
+        queries: load::list_queries(!opts.no_scan_query),
         template: load::empty_histogram()?,
     });
     preflight(&ctx).await?;
@@ -185,6 +197,9 @@ async fn run(
     let duration = Duration::from_secs(opts.duration_secs);
     let mut phases = Vec::new();
     for w in [Workload::Append, Workload::Read, Workload::List] {
+        if !opts.phases.iter().any(|p| p == w.name()) {
+            continue;
+        }
         eprintln!(
             "phase {}: {} clients, {} s warm-up + {} s…",
             w.name(),
@@ -192,7 +207,8 @@ async fn run(
             opts.warmup_secs,
             opts.duration_secs
         );
-        let r = load::run_phase(Arc::clone(&ctx), w, opts.clients, warmup, duration, srv.pid).await?;
+        let r =
+            load::run_phase(Arc::clone(&ctx), w, opts.clients, warmup, duration, srv.pid).await?;
         eprintln!(
             "  ok {} errors {}{}",
             r.ok,
@@ -227,7 +243,10 @@ async fn preflight(ctx: &Ctx) -> Result<()> {
     let auth = format!("Bearer {}", ctx.token);
     let tl: serde_json::Value = ctx
         .http
-        .get(format!("{}/api/v1/incidents/{}/timeline", ctx.base, ctx.data.big_id))
+        .get(format!(
+            "{}/api/v1/incidents/{}/timeline",
+            ctx.base, ctx.data.big_id
+        ))
         .header("authorization", &auth)
         .send()
         .await?

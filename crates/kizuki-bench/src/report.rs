@@ -47,7 +47,7 @@ pub fn markdown(r: &Results) -> String {
     let phase = |w: Workload| r.phases.iter().find(|p| p.workload == w);
     let _ = writeln!(
         s,
-        "### {} — {} incidents, {} timeline entries filled{}",
+        "### {} — {} incidents; entries filled: {}{}",
         r.backend,
         r.dataset.incidents,
         if r.dataset.reused {
@@ -78,9 +78,10 @@ pub fn markdown(r: &Results) -> String {
     let _ = writeln!(s, "|---|---|---|---|");
     let _ = writeln!(
         s,
-        "| Idle RSS (VmRSS / VmHWM) | {:.1} / {:.1} MiB | < 50 MB | {} |",
+        "| Idle RSS (VmRSS / VmHWM) | {:.1} / {:.1} MiB (anon {:.1}) | < 50 MB | {} |",
         mib(r.idle.rss_kib),
         mib(r.idle.hwm_kib),
+        mib(r.idle.anon_kib),
         verdict(r.idle.rss_kib as f64 * 1024.0 < 50e6)
     );
     if let Some(p) = phase(Workload::Append)
@@ -131,26 +132,34 @@ pub fn markdown(r: &Results) -> String {
         );
     }
     let peak_rss = r.phases.iter().map(|p| p.peak_rss_kib).max().unwrap_or(0);
+    let peak_anon = r.phases.iter().map(|p| p.peak_anon_kib).max().unwrap_or(0);
+    let peak_file = r.phases.iter().map(|p| p.peak_file_kib).max().unwrap_or(0);
     let _ = writeln!(
         s,
-        "| RSS under load (peak VmRSS / VmHWM) | {:.1} / {:.1} MiB | | |",
+        "| RSS under load (peak VmRSS / VmHWM) | {:.1} / {:.1} MiB (peak anon {:.1}, file-backed {:.1}) | | |",
         mib(peak_rss),
-        mib(r.end.hwm_kib)
+        mib(r.end.hwm_kib),
+        mib(peak_anon),
+        mib(peak_file)
     );
     let errors: u64 = r.phases.iter().map(|p| p.errors).sum();
-    let _ = writeln!(s, "| Failed requests | {errors} | 0 | {} |", verdict(errors == 0));
+    let _ = writeln!(
+        s,
+        "| Failed requests | {errors} | 0 | {} |",
+        verdict(errors == 0)
+    );
 
     let _ = writeln!(s, "\nPer operation:\n");
     let _ = writeln!(
         s,
-        "| Phase | Operation | Count | /s | mean | p50 | p95 | p99 | max (ms) | peak RSS MiB |"
+        "| Phase | Operation | Count | /s | mean | p50 | p95 | p99 | max (ms) | peak RSS (anon) MiB |"
     );
     let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|");
     for p in &r.phases {
         for o in &p.ops {
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} ({:.1}) |",
                 p.workload.name(),
                 o.op,
                 o.count,
@@ -160,7 +169,8 @@ pub fn markdown(r: &Results) -> String {
                 o.p95_ms,
                 o.p99_ms,
                 o.max_ms,
-                mib(p.peak_rss_kib)
+                mib(p.peak_rss_kib),
+                mib(p.peak_anon_kib)
             );
         }
     }

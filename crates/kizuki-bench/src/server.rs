@@ -41,7 +41,7 @@ pub async fn create_user_and_token(kizuki: &Path, database: &str) -> Result<Stri
     let email = format!(
         "bench-{}-{}@example.invalid",
         std::process::id(),
-        jiff::Timestamp::now().as_millisecond()
+        kizuki_domain::clock::Clock::now(&kizuki_domain::clock::SystemClock).as_millisecond()
     );
     run_cli(
         kizuki,
@@ -73,8 +73,8 @@ impl Server {
     pub async fn start(kizuki: &Path, database: &str, log: PathBuf) -> Result<Server> {
         let port = free_port()?;
         let listen = format!("127.0.0.1:{port}");
-        let log_file = std::fs::File::create(&log)
-            .with_context(|| format!("creating {}", log.display()))?;
+        let log_file =
+            std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
         let child = Command::new(kizuki)
             .arg("--database")
             .arg(database)
@@ -95,7 +95,11 @@ impl Server {
     }
 
     /// Polls `/healthz` until it answers 200 (at most `within`).
-    pub async fn wait_healthy(&mut self, http: &reqwest::Client, within: Duration) -> Result<Duration> {
+    pub async fn wait_healthy(
+        &mut self,
+        http: &reqwest::Client,
+        within: Duration,
+    ) -> Result<Duration> {
         let started = Instant::now();
         let url = format!("{}/healthz", self.base);
         for _ in 0..10_000 {
@@ -142,6 +146,11 @@ impl Server {
 pub struct Mem {
     pub rss_kib: u64,
     pub hwm_kib: u64,
+    /// Anonymous (heap) part of VmRSS.
+    pub anon_kib: u64,
+    /// File-backed part of VmRSS (e.g. SQLite's mmap of the database, counted once per
+    /// connection that maps it).
+    pub file_kib: u64,
 }
 
 pub fn read_mem(pid: u32) -> Result<Mem> {
@@ -158,5 +167,7 @@ pub fn read_mem(pid: u32) -> Result<Mem> {
     Ok(Mem {
         rss_kib: field("VmRSS:"),
         hwm_kib: field("VmHWM:"),
+        anon_kib: field("RssAnon:"),
+        file_kib: field("RssFile:"),
     })
 }

@@ -287,7 +287,7 @@ fn resolve_week(
     tz: &TimeZone,
     week: i64,
 ) -> Option<(Timestamp, TimePrecision)> {
-    if week < 1 || week > MAX_DAY_OFFSET / 7 {
+    if !(1..=MAX_DAY_OFFSET / 7).contains(&week) {
         v.push("week", "must be 1 or more (week 1 is days 1 to 7)");
         return None;
     }

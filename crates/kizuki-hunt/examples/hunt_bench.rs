@@ -29,7 +29,10 @@ fn vm_hwm_mb() -> f64 {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let base = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
     let args: Vec<String> = std::env::args().collect();
-    let rules_dir = args.get(1).cloned().unwrap_or(format!("{base}/sigma/rules/windows"));
+    let rules_dir = args
+        .get(1)
+        .cloned()
+        .unwrap_or(format!("{base}/sigma/rules/windows"));
     let evtx_dir = args.get(2).cloned().unwrap_or(format!("{base}/evtx"));
     let copies: usize = args.get(3).and_then(|c| c.parse().ok()).unwrap_or(10);
 
@@ -54,7 +57,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let s = &res.outcome.summary;
     println!("threads: {}", rayon::current_num_threads());
     println!("rules: {n_rules} loaded, {failed} not loaded, load {load_s:.2} s");
-    println!("input: {} files, {} events ({copies} copies), {} detections", s.files, s.events, s.hits);
+    println!(
+        "input: {} files, {} events ({copies} copies), {} detections",
+        s.files, s.events, s.hits
+    );
     println!(
         "hunt, end to end (load + scan): {:.2} s wall, {:.2} s CPU, {:.0} events/s",
         total_s,
@@ -80,7 +86,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = files
         .par_iter()
         .map(|f| {
-            let Ok(p) = evtx::EvtxParser::from_path(f) else { return 0 };
+            let Ok(p) = evtx::EvtxParser::from_path(f) else {
+                return 0;
+            };
             let mut p = p.with_configuration(evtx::ParserSettings::new().num_threads(1));
             p.records_json().filter(Result::is_ok).count()
         })
@@ -92,6 +100,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         cpu_seconds() - c2,
         n as f64 / parse_s
     );
-    println!("load average: {}", std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim());
+    println!(
+        "load average: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
     Ok(())
 }

@@ -42,7 +42,10 @@ impl FieldRegistry {
 
     /// The name of an id.
     pub fn name(&self, id: FieldId) -> &str {
-        self.names.get(id as usize).map(String::as_str).unwrap_or("")
+        self.names
+            .get(id as usize)
+            .map(String::as_str)
+            .unwrap_or("")
     }
 }
 
@@ -227,7 +230,8 @@ impl<'r> EventBuilder<'r> {
         } else {
             id
         };
-        self.fields.push(Field::new(name.into(), id, leaf_id, value));
+        self.fields
+            .push(Field::new(name.into(), id, leaf_id, value));
     }
 
     /// Add every leaf of a JSON value. EVTX-style `#attributes` become `Parent_Attr` and

@@ -33,9 +33,10 @@ pub struct IocSet {
 }
 
 const FILE_EXT: &[&str] = &[
-    "exe", "dll", "sys", "ps1", "psm1", "bat", "cmd", "vbs", "vbe", "js", "jse", "hta", "scr", "lnk", "msi",
-    "jar", "py", "sh", "zip", "rar", "7z", "iso", "img", "doc", "docx", "docm", "xls", "xlsx", "xlsm", "ppt",
-    "pptx", "pdf", "rtf", "tmp", "dat", "bin", "elf", "so", "apk", "cpl", "ocx", "wsf", "one", "chm",
+    "exe", "dll", "sys", "ps1", "psm1", "bat", "cmd", "vbs", "vbe", "js", "jse", "hta", "scr",
+    "lnk", "msi", "jar", "py", "sh", "zip", "rar", "7z", "iso", "img", "doc", "docx", "docm",
+    "xls", "xlsx", "xlsm", "ppt", "pptx", "pdf", "rtf", "tmp", "dat", "bin", "elf", "so", "apk",
+    "cpl", "ocx", "wsf", "one", "chm",
 ];
 
 /// Guess the kind of an indicator written as plain text.
@@ -71,8 +72,14 @@ pub fn classify(v: &str) -> Option<IndicatorKind> {
         return Some(IndicatorKind::FileName);
     }
     if v.contains('.')
-        && v.split('.').all(|l| !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_'))
-        && v.rsplit('.').next().is_some_and(|tld| tld.chars().all(char::is_alphabetic))
+        && v.split('.').all(|l| {
+            !l.is_empty()
+                && l.chars()
+                    .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+        })
+        && v.rsplit('.')
+            .next()
+            .is_some_and(|tld| tld.chars().all(char::is_alphabetic))
     {
         return Some(IndicatorKind::Domain);
     }
@@ -114,9 +121,15 @@ fn parse_text(text: &str) -> (Vec<Indicator>, Vec<String>) {
             .and_then(|(k, v)| IndicatorKind::parse(k).map(|k| (k, v.trim())))
             .filter(|(_, v)| !v.starts_with("//"));
         match explicit {
-            Some((kind, v)) if !v.is_empty() => out.push(Indicator { kind, value: v.to_string() }),
+            Some((kind, v)) if !v.is_empty() => out.push(Indicator {
+                kind,
+                value: v.to_string(),
+            }),
             _ => match classify(l) {
-                Some(kind) => out.push(Indicator { kind, value: l.to_string() }),
+                Some(kind) => out.push(Indicator {
+                    kind,
+                    value: l.to_string(),
+                }),
                 None => rejected.push(l.to_string()),
             },
         }
@@ -155,7 +168,10 @@ fn parse_stix(text: &str) -> Result<Vec<Indicator>, String> {
     .map_err(|e| e.to_string())?;
     let mut out: Vec<Indicator> = Vec::new();
     let mut push = |kind, value: &str| {
-        let ind = Indicator { kind, value: value.to_string() };
+        let ind = Indicator {
+            kind,
+            value: value.to_string(),
+        };
         if !value.is_empty() && !out.contains(&ind) {
             out.push(ind);
         }
@@ -257,28 +273,41 @@ impl IocSet {
     }
 
     fn boundary_ok(kind: IndicatorKind, hay: &[u8], s: usize, e: usize) -> bool {
-        let before = if s == 0 { None } else { hay.get(s - 1).copied() };
+        let before = if s == 0 {
+            None
+        } else {
+            hay.get(s - 1).copied()
+        };
         let after = hay.get(e).copied();
         let after2 = hay.get(e + 1).copied();
         match kind {
             IndicatorKind::Ip => {
                 !before.is_some_and(|b| is_word(b) || b == b'.' || b == b':')
-                    && !after.is_some_and(|a| is_word(a) || (a == b'.' && after2.is_some_and(|c| c.is_ascii_digit())))
+                    && !after.is_some_and(|a| {
+                        is_word(a) || (a == b'.' && after2.is_some_and(|c| c.is_ascii_digit()))
+                    })
             }
             IndicatorKind::Domain => {
                 !before.is_some_and(|b| is_word(b) || b == b'-' || b == b'_')
-                    && !after.is_some_and(|a| is_word(a) || a == b'-' || (a == b'.' && after2.is_some_and(is_word)))
+                    && !after.is_some_and(|a| {
+                        is_word(a) || a == b'-' || (a == b'.' && after2.is_some_and(is_word))
+                    })
             }
             IndicatorKind::Hash => {
-                !before.is_some_and(|b| b.is_ascii_alphanumeric()) && !after.is_some_and(|a| a.is_ascii_alphanumeric())
+                !before.is_some_and(|b| b.is_ascii_alphanumeric())
+                    && !after.is_some_and(|a| a.is_ascii_alphanumeric())
             }
             IndicatorKind::FileName => {
                 !before.is_some_and(|b| is_word(b) || b == b'.' || b == b'-' || b == b'_')
-                    && !after.is_some_and(|a| is_word(a) || (a == b'.' && after2.is_some_and(is_word)))
+                    && !after
+                        .is_some_and(|a| is_word(a) || (a == b'.' && after2.is_some_and(is_word)))
             }
             IndicatorKind::Account => {
-                !before.is_some_and(|b| is_word(b) || b == b'.' || b == b'-' || b == b'_' || b == b'$')
-                    && !after.is_some_and(|a| is_word(a) || a == b'.' || a == b'-' || a == b'_' || a == b'$')
+                !before
+                    .is_some_and(|b| is_word(b) || b == b'.' || b == b'-' || b == b'_' || b == b'$')
+                    && !after.is_some_and(|a| {
+                        is_word(a) || a == b'.' || a == b'-' || a == b'_' || a == b'$'
+                    })
             }
             IndicatorKind::Url | IndicatorKind::Email => !before.is_some_and(is_word),
             IndicatorKind::Cidr => true,
@@ -298,7 +327,9 @@ impl IocSet {
                     if found.iter().any(|(i, _)| *i == ii) {
                         continue;
                     }
-                    let Some(ind) = self.indicators.get(ii) else { continue };
+                    let Some(ind) = self.indicators.get(ii) else {
+                        continue;
+                    };
                     if Self::boundary_ok(ind.kind, hay, m.start(), m.end()) {
                         found.push((ii, fi));
                     }
@@ -329,7 +360,10 @@ fn ip_tokens(s: &str) -> Vec<IpAddr> {
             out.push(ip.to_canonical());
         } else if tok.contains('.')
             && let Some((a, _port)) = tok.rsplit_once(':')
-            && let Ok(ip) = a.trim_start_matches(':').trim_start_matches("ffff:").parse::<IpAddr>()
+            && let Ok(ip) = a
+                .trim_start_matches(':')
+                .trim_start_matches("ffff:")
+                .parse::<IpAddr>()
         {
             out.push(ip);
         } else if let Some(a) = tok.strip_prefix("::ffff:")
@@ -350,9 +384,15 @@ mod tests {
         assert_eq!(classify("10.1.2.3"), Some(IndicatorKind::Ip));
         assert_eq!(classify("10.0.0.0/8"), Some(IndicatorKind::Cidr));
         assert_eq!(classify("evil.example.com"), Some(IndicatorKind::Domain));
-        assert_eq!(classify("https://evil.example.com/x"), Some(IndicatorKind::Url));
+        assert_eq!(
+            classify("https://evil.example.com/x"),
+            Some(IndicatorKind::Url)
+        );
         assert_eq!(classify("a@b.com"), Some(IndicatorKind::Email));
-        assert_eq!(classify("d41d8cd98f00b204e9800998ecf8427e"), Some(IndicatorKind::Hash));
+        assert_eq!(
+            classify("d41d8cd98f00b204e9800998ecf8427e"),
+            Some(IndicatorKind::Hash)
+        );
         assert_eq!(classify("CORP\\jdoe"), Some(IndicatorKind::Account));
         assert_eq!(classify("mimikatz.exe"), Some(IndicatorKind::FileName));
     }
@@ -364,7 +404,11 @@ mod tests {
            "pattern":"[ipv4-addr:value = '198.51.100.7'] OR [domain-name:value = 'bad.example'] OR [file:hashes.'SHA-256' = 'aa'] OR [ipv4-addr:value ISSUBSET '203.0.113.0/24']"},
           {"type":"url","id":"url--1","value":"http://bad.example/p"}]}"#;
         let s = parse(b).unwrap();
-        let kinds: Vec<_> = s.indicators.iter().map(|i| (i.kind, i.value.as_str())).collect();
+        let kinds: Vec<_> = s
+            .indicators
+            .iter()
+            .map(|i| (i.kind, i.value.as_str()))
+            .collect();
         assert!(kinds.contains(&(IndicatorKind::Ip, "198.51.100.7")));
         assert!(kinds.contains(&(IndicatorKind::Domain, "bad.example")));
         assert!(kinds.contains(&(IndicatorKind::Hash, "aa")));

@@ -22,7 +22,9 @@ pub mod scan;
 pub mod sigma;
 pub mod time;
 
-pub use output::{FirstSighting, Format, Hit, HitKind, HitWriter, HuntOutcome, IndicatorKind, Summary};
+pub use output::{
+    FirstSighting, Format, Hit, HitKind, HitWriter, HuntOutcome, IndicatorKind, Summary,
+};
 pub use scan::{Hunter, ScanOptions, ScanResult};
 pub use sigma::fieldmap::FieldMap;
 pub use sigma::{Level, LoadError, LoadOptions, RuleMeta, RuleSet};

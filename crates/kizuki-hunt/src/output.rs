@@ -19,7 +19,9 @@ pub enum HitKind {
 }
 
 /// Kind of an indicator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum IndicatorKind {
     /// IP address.
@@ -145,7 +147,9 @@ pub struct HitWriter {
 
 impl std::fmt::Debug for HitWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HitWriter").field("format", &self.format).finish()
+        f.debug_struct("HitWriter")
+            .field("format", &self.format)
+            .finish()
     }
 }
 
@@ -294,7 +298,11 @@ impl Summary {
             self.events,
             self.files,
             self.seconds,
-            if self.seconds > 0.0 { self.events as f64 / self.seconds } else { 0.0 },
+            if self.seconds > 0.0 {
+                self.events as f64 / self.seconds
+            } else {
+                0.0
+            },
             self.rules_loaded,
             self.rules_failed,
             self.rules_filtered
@@ -304,12 +312,23 @@ impl Summary {
             writeln!(w, "  {l:<13} {n}")?;
         }
         let mut rules: Vec<_> = self.by_rule.iter().collect();
-        rules.sort_by(|a, b| b.1.level.cmp(&a.1.level).then(b.1.hits.cmp(&a.1.hits)).then(a.0.cmp(b.0)));
+        rules.sort_by(|a, b| {
+            b.1.level
+                .cmp(&a.1.level)
+                .then(b.1.hits.cmp(&a.1.hits))
+                .then(a.0.cmp(b.0))
+        });
         if !rules.is_empty() {
             writeln!(w, "By rule:")?;
         }
         for (id, rc) in rules {
-            writeln!(w, "  {:>7}  {:<13} {} ({id})", rc.hits, rc.level.to_string(), rc.title)?;
+            writeln!(
+                w,
+                "  {:>7}  {:<13} {} ({id})",
+                rc.hits,
+                rc.level.to_string(),
+                rc.title
+            )?;
         }
         if !self.input_errors.is_empty() {
             writeln!(w, "Could not read ({}):", self.input_errors.len())?;

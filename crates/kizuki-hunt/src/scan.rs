@@ -4,7 +4,9 @@
 use crate::event::Event;
 use crate::input::{self, InputError, ReadCtx};
 use crate::ioc::IocSet;
-use crate::output::{FirstSighting, Hit, HitKind, HitWriter, HuntOutcome, MatchedIndicator, RuleCount, Summary};
+use crate::output::{
+    FirstSighting, Hit, HitKind, HitWriter, HuntOutcome, MatchedIndicator, RuleCount, Summary,
+};
 use crate::sigma::correlation::CorrEvent;
 use crate::sigma::{Level, RuleSet};
 use rayon::prelude::*;
@@ -111,7 +113,13 @@ pub struct ScanResult {
 }
 
 impl Hunter {
-    fn event_hits(&self, ev: &Event, opts: &ScanOptions, hits: &mut Vec<Hit>, corr: &mut Vec<CorrEvent>) {
+    fn event_hits(
+        &self,
+        ev: &Event,
+        opts: &ScanOptions,
+        hits: &mut Vec<Hit>,
+        corr: &mut Vec<CorrEvent>,
+    ) {
         if opts.from_ms.is_some() || opts.to_ms.is_some() {
             let Some(t) = ev.time_ms else { return };
             if opts.from_ms.is_some_and(|f| t < f) || opts.to_ms.is_some_and(|to| t > to) {
@@ -120,7 +128,9 @@ impl Hunter {
         }
         let rs = &self.rules;
         rs.matches(ev, |cr| {
-            let Some(meta) = rs.metas.get(cr.meta_idx) else { return };
+            let Some(meta) = rs.metas.get(cr.meta_idx) else {
+                return;
+            };
             if let Some(refs) = rs.corr_refs.get(cr.meta_idx) {
                 for (ci, pos) in refs {
                     if let Some(c) = rs.correlations.get(*ci)
@@ -187,12 +197,21 @@ impl Hunter {
     }
 
     /// Scan `inputs`, writing hits to `writer` as they are found.
-    pub fn scan(&self, inputs: &[PathBuf], opts: &ScanOptions, writer: Option<&mut HitWriter>) -> std::io::Result<ScanResult> {
+    pub fn scan(
+        &self,
+        inputs: &[PathBuf],
+        opts: &ScanOptions,
+        writer: Option<&mut HitWriter>,
+    ) -> std::io::Result<ScanResult> {
         self.run(inputs, opts, writer, false)
     }
 
     /// Scan and also return every hit (tests, small inputs).
-    pub fn scan_collect(&self, inputs: &[PathBuf], opts: &ScanOptions) -> std::io::Result<ScanResult> {
+    pub fn scan_collect(
+        &self,
+        inputs: &[PathBuf],
+        opts: &ScanOptions,
+    ) -> std::io::Result<ScanResult> {
         self.run(inputs, opts, None, true)
     }
 
@@ -208,7 +227,9 @@ impl Hunter {
     }
 
     fn correlate(&self, corr: Vec<CorrEvent>) -> Vec<Hit> {
-        let mut by: Vec<Vec<CorrEvent>> = (0..self.rules.correlations.len()).map(|_| Vec::new()).collect();
+        let mut by: Vec<Vec<CorrEvent>> = (0..self.rules.correlations.len())
+            .map(|_| Vec::new())
+            .collect();
         for c in corr {
             if let Some(v) = by.get_mut(c.corr) {
                 v.push(c);
@@ -231,7 +252,9 @@ impl Hunter {
         let started = Instant::now();
         if let Some(n) = opts.threads {
             // Fails harmlessly when the global pool already exists.
-            let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
+            let _ = rayon::ThreadPoolBuilder::new()
+                .num_threads(n.max(1))
+                .build_global();
         }
         let mut errors = Vec::new();
         let files = input::input_files(inputs, &mut errors);
@@ -266,7 +289,8 @@ impl Hunter {
             }
         };
         const BIG: u64 = 16 << 20;
-        let (big, small): (Vec<_>, Vec<_>) = files.iter().zip(&sizes).partition(|(_, s)| **s >= BIG);
+        let (big, small): (Vec<_>, Vec<_>) =
+            files.iter().zip(&sizes).partition(|(_, s)| **s >= BIG);
         small.par_iter().for_each(|(path, size)| {
             let mut errs = Vec::new();
             input::read_file(
@@ -332,7 +356,9 @@ impl Hunter {
         if let Some(b) = &bar {
             b.finish_and_clear();
         }
-        let mut s = shared.into_inner().map_err(|_| std::io::Error::other("scan worker panicked"))?;
+        let mut s = shared
+            .into_inner()
+            .map_err(|_| std::io::Error::other("scan worker panicked"))?;
         let corr = std::mem::take(&mut s.corr);
         let corr_hits = self.correlate(corr);
         s.take(corr_hits);
@@ -357,7 +383,11 @@ impl Hunter {
         Ok(ScanResult {
             outcome: HuntOutcome {
                 first_sightings: first,
-                matched_indicators: s.indicators.into_iter().map(|i| (i.kind, i.value)).collect(),
+                matched_indicators: s
+                    .indicators
+                    .into_iter()
+                    .map(|i| (i.kind, i.value))
+                    .collect(),
                 summary,
             },
             hits: s.kept.unwrap_or_default(),
@@ -370,7 +400,10 @@ fn progress_bar(wanted: bool, total: u64) -> Option<indicatif::ProgressBar> {
     if !wanted || !std::io::stderr().is_terminal() {
         return None;
     }
-    let b = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
+    let b = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
     if let Ok(style) = indicatif::ProgressStyle::with_template(
         "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})",
     ) {

@@ -114,7 +114,10 @@ mod tests {
         assert_eq!(parse_ms("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_ms("1970-01-02T00:00:01.5Z"), Some(86_401_500));
         assert_eq!(parse_ms("1970-01-01T01:00:00+01:00"), Some(0));
-        assert_eq!(parse_ms("2019-03-19 23:34:25.123"), parse_ms("2019-03-19T23:34:25.123Z"));
+        assert_eq!(
+            parse_ms("2019-03-19 23:34:25.123"),
+            parse_ms("2019-03-19T23:34:25.123Z")
+        );
         assert_eq!(parse_ms("nope"), None);
         let t = parse_ms("2024-02-29T13:45:00Z").unwrap_or_default();
         assert_eq!(civil_parts(t), (2024, 2, 29, 13, 45, 4));

@@ -4,10 +4,12 @@
 //! A missing `expected.json` is written; set UPDATE_EXPECT=1 to rewrite all of them (and
 //! review the diff).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
+
 use kizuki_hunt::event::EventBuilder;
 use kizuki_hunt::input::jsonl::event_from_value;
-use kizuki_hunt::{LoadOptions, RuleSet, ScanOptions};
 use kizuki_hunt::scan::Hunter;
+use kizuki_hunt::{LoadOptions, RuleSet, ScanOptions};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
@@ -44,7 +46,12 @@ fn run_case(dir: &Path) -> Value {
         .map(|h| {
             // Correlation hits carry their group and count; rule hits their line.
             let extra = if h.kind == kizuki_hunt::HitKind::Correlation {
-                json!(h.fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>())
+                json!(
+                    h.fields
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                )
             } else {
                 Value::Null
             };
@@ -71,10 +78,15 @@ fn check(dir: &Path) -> Result<(), String> {
     let exp_path = dir.join("expected.json");
     let update = std::env::var("UPDATE_EXPECT").is_ok_and(|v| v == "1");
     if update || !exp_path.exists() {
-        std::fs::write(&exp_path, serde_json::to_string_pretty(&actual).unwrap() + "\n").unwrap();
+        std::fs::write(
+            &exp_path,
+            serde_json::to_string_pretty(&actual).unwrap() + "\n",
+        )
+        .unwrap();
         return Ok(());
     }
-    let expected: Value = serde_json::from_str(&std::fs::read_to_string(&exp_path).unwrap()).unwrap();
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(&exp_path).unwrap()).unwrap();
     if expected != actual {
         return Err(format!(
             "{}:\nexpected {}\nactual   {}",
@@ -96,7 +108,16 @@ fn conformance_cases() {
         .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
-    assert!(dirs.len() >= 30, "expected the conformance cases, found {}", dirs.len());
+    assert!(
+        dirs.len() >= 30,
+        "expected the conformance cases, found {}",
+        dirs.len()
+    );
     let failures: Vec<String> = dirs.iter().filter_map(|d| check(d).err()).collect();
-    assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }

@@ -1,6 +1,8 @@
 //! Compiles and exercises the `kizuki hunt` subcommand (crates/kizuki/src/hunt_cmd.rs), which
 //! the binary crate includes; kept here so it is checked with this crate.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
+
 #[path = "../../kizuki/src/hunt_cmd.rs"]
 mod hunt_cmd;
 
@@ -12,7 +14,10 @@ struct Cli {
     hunt: hunt_cmd::HuntArgs,
 }
 
-const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/evtx/DeepBlueCLI/smb-password-guessing-security.evtx");
+const SAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/data/evtx/DeepBlueCLI/smb-password-guessing-security.evtx"
+);
 
 #[test]
 fn hunt_writes_jsonl_and_returns_outcome() {
@@ -46,15 +51,23 @@ fn hunt_writes_jsonl_and_returns_outcome() {
     .unwrap();
     let outcome = hunt_cmd::run(&cli.hunt).unwrap();
     let text = std::fs::read_to_string(&out).unwrap();
-    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert!(!lines.is_empty());
     assert_eq!(lines.len() as u64, outcome.summary.hits);
-    assert!(lines.iter().any(|l| l["rule_id"] == "t-1" && l["event_id"] == 4625 && l["tags"][0] == "attack.t1110"));
+    assert!(
+        lines.iter().any(|l| l["rule_id"] == "t-1"
+            && l["event_id"] == 4625
+            && l["tags"][0] == "attack.t1110")
+    );
     assert!(outcome.first_sightings.iter().any(|f| f.rule_id == "t-1"));
     assert!(
-        outcome
-            .matched_indicators
-            .contains(&(kizuki_hunt::IndicatorKind::Account, "DESKTOP-M5SN04R".to_string())),
+        outcome.matched_indicators.contains(&(
+            kizuki_hunt::IndicatorKind::Account,
+            "DESKTOP-M5SN04R".to_string()
+        )),
         "{:?}",
         outcome.matched_indicators
     );
@@ -62,14 +75,37 @@ fn hunt_writes_jsonl_and_returns_outcome() {
     // CSV and a level filter that leaves nothing.
     let csv = dir.path().join("out.csv");
     let cli = Cli::try_parse_from([
-        "hunt", "--rules", rule.to_str().unwrap(), "--format", "csv", "-o", csv.to_str().unwrap(),
-        "--no-progress", "--from", "2000-01-01", "--to", "2100-01-01", SAMPLE,
+        "hunt",
+        "--rules",
+        rule.to_str().unwrap(),
+        "--format",
+        "csv",
+        "-o",
+        csv.to_str().unwrap(),
+        "--no-progress",
+        "--from",
+        "2000-01-01",
+        "--to",
+        "2100-01-01",
+        SAMPLE,
     ])
     .unwrap();
     let o = hunt_cmd::run(&cli.hunt).unwrap();
     let csv_text = std::fs::read_to_string(&csv).unwrap();
     assert!(csv_text.starts_with("timestamp,computer,channel,event_id"));
     assert_eq!(csv_text.lines().count() as u64, o.summary.hits + 1);
-    let cli = Cli::try_parse_from(["hunt", "--rules", rule.to_str().unwrap(), "--min-level", "high", "--no-progress", SAMPLE]).unwrap();
-    assert!(hunt_cmd::run(&cli.hunt).is_err(), "every rule filtered out: nothing to hunt for");
+    let cli = Cli::try_parse_from([
+        "hunt",
+        "--rules",
+        rule.to_str().unwrap(),
+        "--min-level",
+        "high",
+        "--no-progress",
+        SAMPLE,
+    ])
+    .unwrap();
+    assert!(
+        hunt_cmd::run(&cli.hunt).is_err(),
+        "every rule filtered out: nothing to hunt for"
+    );
 }

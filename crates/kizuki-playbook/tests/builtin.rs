@@ -1,5 +1,7 @@
 //! The shipped playbooks: valid, complete, bilingual and grounded in the study.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::HashSet;
 use std::path::Path;
 

@@ -3,6 +3,8 @@
 //!
 //! Run with `KIZUKI_BLESS=1` to (re)write the expected files after reviewing the output.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::Path;
 
 #[test]
@@ -25,7 +27,7 @@ fn every_invalid_file_fails_with_the_expected_errors() {
         let name = path.file_name().unwrap().to_str().unwrap();
         let text = std::fs::read_to_string(path).unwrap();
         let actual = match kizuki_playbook::parse(name, &text) {
-            Ok(_) => format!("<parsed without error>"),
+            Ok(_) => "<parsed without error>".to_string(),
             Err(e) => e.to_string(),
         };
         let expected_path = path.with_extension("expected");

@@ -1,5 +1,7 @@
 //! Library loading and merging.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use kizuki_domain::incident::Category;
 use kizuki_playbook::Library;
 

@@ -38,7 +38,10 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
     #[error("{message}")]
-    Conflict { message: String, current_version: Option<i64> },
+    Conflict {
+        message: String,
+        current_version: Option<i64>,
+    },
     #[error("missing or invalid bearer token")]
     Unauthorized,
     #[error(transparent)]
@@ -52,19 +55,51 @@ const PROBLEM_BASE: &str = "https://kizuki.invalid/problems/";
 impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
-            ApiError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation", "Invalid input"),
-            ApiError::BadJson { .. } => (StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON"),
-            ApiError::BadQuery { .. } => (StatusCode::BAD_REQUEST, "bad-query", "Invalid query parameter"),
+            ApiError::Validation(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Invalid input",
+            ),
+            ApiError::BadJson { .. } => {
+                (StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON")
+            }
+            ApiError::BadQuery { .. } => (
+                StatusCode::BAD_REQUEST,
+                "bad-query",
+                "Invalid query parameter",
+            ),
             ApiError::BadPath { .. } => (StatusCode::NOT_FOUND, "bad-path", "Not found"),
-            ApiError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Request body too large"),
-            ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "media-type", "Unsupported media type"),
+            ApiError::TooLarge { .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                "Request body too large",
+            ),
+            ApiError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "media-type",
+                "Unsupported media type",
+            ),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             ApiError::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Edit conflict"),
-            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required"),
-            ApiError::Store(StoreError::NotFound { .. }) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            ApiError::Store(StoreError::Conflict { .. }) => (StatusCode::CONFLICT, "conflict", "Edit conflict"),
-            ApiError::Store(StoreError::Duplicate { .. }) => (StatusCode::CONFLICT, "duplicate", "Already exists"),
-            ApiError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+            ApiError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Authentication required",
+            ),
+            ApiError::Store(StoreError::NotFound { .. }) => {
+                (StatusCode::NOT_FOUND, "not-found", "Not found")
+            }
+            ApiError::Store(StoreError::Conflict { .. }) => {
+                (StatusCode::CONFLICT, "conflict", "Edit conflict")
+            }
+            ApiError::Store(StoreError::Duplicate { .. }) => {
+                (StatusCode::CONFLICT, "duplicate", "Already exists")
+            }
+            ApiError::Store(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+            ),
         }
     }
 
@@ -72,17 +107,21 @@ impl ApiError {
         let (status, kind, title) = self.parts();
         let (detail, errors) = match self {
             ApiError::Validation(v) => (v.to_string(), v.errors.clone()),
-            ApiError::BadJson { field, message } | ApiError::BadQuery { field, message } => {
-                (self.to_string(), vec![FieldError::new(field.clone(), message.clone())])
-            }
+            ApiError::BadJson { field, message } | ApiError::BadQuery { field, message } => (
+                self.to_string(),
+                vec![FieldError::new(field.clone(), message.clone())],
+            ),
             ApiError::Store(StoreError::Conflict { .. }) | ApiError::Conflict { .. } => (
                 format!("{self}. Reload, re-apply your change and send the new version."),
                 vec![FieldError::new("version", "is stale")],
             ),
             // Database messages may carry internals; say only that it failed.
-            ApiError::Store(StoreError::Database(_) | StoreError::Corrupt { .. } | StoreError::Migration(_)) => {
-                ("The server could not complete the request; it has been logged.".to_owned(), vec![])
-            }
+            ApiError::Store(
+                StoreError::Database(_) | StoreError::Corrupt { .. } | StoreError::Migration(_),
+            ) => (
+                "The server could not complete the request; it has been logged.".to_owned(),
+                vec![],
+            ),
             other => (other.to_string(), vec![]),
         };
         Problem {
@@ -101,7 +140,8 @@ impl IntoResponse for ApiError {
         if problem.status >= 500 {
             tracing::error!(error = %self, "request failed");
         }
-        let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (status, body).into_response();
         response.headers_mut().insert(

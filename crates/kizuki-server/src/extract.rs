@@ -29,8 +29,14 @@ where
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|ct| {
-                let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+                let mime = ct
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                mime == "application/json"
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
             })
             .unwrap_or(false);
         if !is_json {
@@ -40,7 +46,10 @@ where
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::TooLarge { limit: BODY_LIMIT }
             } else {
-                ApiError::BadJson { field: String::new(), message: rejection.body_text() }
+                ApiError::BadJson {
+                    field: String::new(),
+                    message: rejection.body_text(),
+                }
             }
         })?;
         parse_json(&bytes).map(ApiJson)
@@ -90,9 +99,11 @@ where
 
 fn serde_urlencoded_deserializer<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     // axum's Query extractor uses serde_urlencoded; reuse it through axum to keep one parser.
-    axum::extract::Query::<T>::try_from_uri(&format!("/?{query}").parse().map_err(|_| ApiError::BadQuery {
-        field: String::new(),
-        message: "unreadable query string".into(),
+    axum::extract::Query::<T>::try_from_uri(&format!("/?{query}").parse().map_err(|_| {
+        ApiError::BadQuery {
+            field: String::new(),
+            message: "unreadable query string".into(),
+        }
     })?)
     .map(|q| q.0)
     .map_err(|e| {
@@ -113,7 +124,10 @@ pub struct AuthUser(pub kizuki_domain::user::User);
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -148,6 +162,8 @@ where
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| ApiPath(p.0))
-            .map_err(|e| ApiError::BadPath { message: e.body_text() })
+            .map_err(|e| ApiError::BadPath {
+                message: e.body_text(),
+            })
     }
 }

@@ -1,6 +1,8 @@
 //! In-process HTTP tests: real router, real store (SQLite always, PostgreSQL when
 //! `KIZUKI_TEST_POSTGRES_URL` is set), a stopped clock.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly by design
+
 use std::sync::Arc;
 
 use axum::Router;
@@ -29,36 +31,55 @@ impl Api {
         let now: Timestamp = "2026-06-20T03:00:00Z".parse().unwrap();
         let clock = Arc::new(ManualClock::new(now));
         let user = store
-            .create_user(&NewUser::new("csirt@example.jp", "CSIRT lead", Role::IncidentCommander).unwrap(), now)
+            .create_user(
+                &NewUser::new("csirt@example.jp", "CSIRT lead", Role::IncidentCommander).unwrap(),
+                now,
+            )
             .await
             .unwrap();
-        store.create_token(user.id, "tests", &token_hash(TOKEN), now, None).await.unwrap();
+        store
+            .create_token(user.id, "tests", &token_hash(TOKEN), now, None)
+            .await
+            .unwrap();
         let state = AppState {
             store: Arc::clone(&store),
             clock: clock.clone(),
             settings: Arc::new(OrgSettings::default()),
             playbooks: Arc::new(kizuki_playbook::Library::builtin().unwrap()),
         };
-        Self { app: kizuki_server::app(state), store, clock }
+        Self {
+            app: kizuki_server::app(state),
+            store,
+            clock,
+        }
     }
 
     async fn sqlite() -> Self {
-        let dir = std::env::temp_dir().join(format!("kizuki-api-{}-{}", std::process::id(), unique()));
+        let dir =
+            std::env::temp_dir().join(format!("kizuki-api-{}-{}", std::process::id(), unique()));
         std::fs::create_dir_all(&dir).unwrap();
-        let store = kizuki_store_sqlite::SqliteStore::connect(&format!("sqlite://{}", dir.join("api.db").display()))
-            .await
-            .unwrap();
+        let store = kizuki_store_sqlite::SqliteStore::connect(&format!(
+            "sqlite://{}",
+            dir.join("api.db").display()
+        ))
+        .await
+        .unwrap();
         store.migrate().await.unwrap();
         Self::new(Arc::new(store)).await
     }
 
     async fn postgres() -> Option<Self> {
         let Ok(admin) = std::env::var("KIZUKI_TEST_POSTGRES_URL") else {
-            assert!(std::env::var_os("CI").is_none(), "KIZUKI_TEST_POSTGRES_URL must be set under CI");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "KIZUKI_TEST_POSTGRES_URL must be set under CI"
+            );
             eprintln!("SKIPPED: PostgreSQL half (set KIZUKI_TEST_POSTGRES_URL)");
             return None;
         };
-        let url = kizuki_store_postgres::create_test_database(&admin).await.unwrap();
+        let url = kizuki_store_postgres::create_test_database(&admin)
+            .await
+            .unwrap();
         let store = kizuki_store_postgres::PgStore::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
         Some(Self::new(Arc::new(store)).await)
@@ -77,7 +98,10 @@ impl Api {
     }
 
     async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = Request::builder().method(method).uri(uri).header(header::AUTHORIZATION, format!("Bearer {TOKEN}"));
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"));
         let body = match body {
             Some(v) => {
                 req = req.header(header::CONTENT_TYPE, "application/json");
@@ -86,11 +110,20 @@ impl Api {
             None => Body::empty(),
         };
         let (status, _, bytes) = self.raw(req.body(body).unwrap()).await;
-        let json = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
         (status, json)
     }
 
-    async fn send_text(&self, method: Method, uri: &str, body: impl Into<Body>) -> (StatusCode, String, Value) {
+    async fn send_text(
+        &self,
+        method: Method,
+        uri: &str,
+        body: impl Into<Body>,
+    ) -> (StatusCode, String, Value) {
         let req = Request::builder()
             .method(method)
             .uri(uri)
@@ -99,7 +132,11 @@ impl Api {
             .body(body.into())
             .unwrap();
         let (status, ct, bytes) = self.raw(req).await;
-        (status, ct, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        (
+            status,
+            ct,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 
     async fn get(&self, uri: &str) -> Value {
@@ -173,7 +210,8 @@ async fn case_3_round_trip(api: Api) {
         json!({"week": 3, "lane": "it_business", "kind": "recovery", "text": "Webmail contracted as a stopgap"}),
     ];
     for e in &entries {
-        api.post(&format!("/api/v1/incidents/{id}/timeline"), e.clone()).await;
+        api.post(&format!("/api/v1/incidents/{id}/timeline"), e.clone())
+            .await;
     }
 
     let decision = api
@@ -203,7 +241,8 @@ async fn case_3_round_trip(api: Api) {
         json!({"kind": "internal", "name": "All branches", "role": "disconnect terminals",
                "fallback_channel": "Business emergency phone route (e-mail down)"}),
     ] {
-        api.post(&format!("/api/v1/incidents/{id}/parties"), party).await;
+        api.post(&format!("/api/v1/incidents/{id}/parties"), party)
+            .await;
     }
 
     // Read it all back: intact, in time order, labelled as the study labels it.
@@ -211,25 +250,80 @@ async fn case_3_round_trip(api: Api) {
     assert_eq!(got["title"], incident["title"]);
     assert_eq!(got["affected_units"], incident["affected_units"]);
     assert_eq!(got["impact"], incident["impact"]);
-    let timeline = api.get(&format!("/api/v1/incidents/{id}/timeline?lang=ja")).await;
-    let labels: Vec<&str> = timeline.as_array().unwrap().iter().map(|e| e["day_label"].as_str().unwrap()).collect();
+    let timeline = api
+        .get(&format!("/api/v1/incidents/{id}/timeline?lang=ja"))
+        .await;
+    let labels: Vec<&str> = timeline
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["day_label"].as_str().unwrap())
+        .collect();
     assert_eq!(
         labels,
-        ["1日目", "7日目 未明", "7日目 7:00", "7日目 8:30", "7日目 10:00", "2週目", "2週目", "3週目"]
+        [
+            "1日目",
+            "7日目 未明",
+            "7日目 7:00",
+            "7日目 8:30",
+            "7日目 10:00",
+            "2週目",
+            "2週目",
+            "3週目"
+        ]
     );
-    let lanes: Vec<&str> = timeline.as_array().unwrap().iter().map(|e| e["lane"].as_str().unwrap()).collect();
+    let lanes: Vec<&str> = timeline
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["lane"].as_str().unwrap())
+        .collect();
     assert_eq!(lanes[5..7], ["management_pr", "ciso_csirt"]);
-    assert!(timeline.as_array().unwrap().iter().all(|e| e["holiday"] == false));
-    let en = api.get(&format!("/api/v1/incidents/{id}/timeline?lang=en&lane=it_business")).await;
-    let en_labels: Vec<&str> = en.as_array().unwrap().iter().map(|e| e["day_label"].as_str().unwrap()).collect();
-    assert_eq!(en_labels, ["Day 1", "Day 7 early morning", "Day 7 7:00", "Day 7 8:30", "Day 7 10:00", "Week 3"]);
+    assert!(
+        timeline
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["holiday"] == false)
+    );
+    let en = api
+        .get(&format!(
+            "/api/v1/incidents/{id}/timeline?lang=en&lane=it_business"
+        ))
+        .await;
+    let en_labels: Vec<&str> = en
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["day_label"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        en_labels,
+        [
+            "Day 1",
+            "Day 7 early morning",
+            "Day 7 7:00",
+            "Day 7 8:30",
+            "Day 7 10:00",
+            "Week 3"
+        ]
+    );
 
     let export = api.get(&format!("/api/v1/incidents/{id}/export")).await;
     assert_eq!(export["timeline"].as_array().unwrap().len(), entries.len());
-    assert_eq!(export["decisions"][0]["options"][0]["label"], "Refuse and rebuild");
-    assert_eq!(export["decisions"][0]["decided_by"], "Risk management committee (chair: president)");
+    assert_eq!(
+        export["decisions"][0]["options"][0]["label"],
+        "Refuse and rebuild"
+    );
+    assert_eq!(
+        export["decisions"][0]["decided_by"],
+        "Risk management committee (chair: president)"
+    );
     assert_eq!(export["parties"].as_array().unwrap().len(), 3);
-    assert_eq!(export["parties"][2]["fallback_channel"], "Business emergency phone route (e-mail down)");
+    assert_eq!(
+        export["parties"][2]["fallback_channel"],
+        "Business emergency phone route (e-mail down)"
+    );
     drop(api.store);
 }
 
@@ -253,43 +347,91 @@ fn field_of(problem: &Value) -> &str {
 async fn bad_input_is_refused_naming_the_field_and_nothing_changes() {
     let api = Api::sqlite().await;
     let created = api
-        .post("/api/v1/incidents", json!({"title": "Defaced top page", "category": "web_defacement"}))
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "Defaced top page", "category": "web_defacement"}),
+        )
         .await;
     let id = created["id"].as_i64().unwrap();
     let before = api.get(&format!("/api/v1/incidents/{id}")).await;
 
     // Malformed JSON.
-    let (status, ct, problem) = api.send_text(Method::POST, "/api/v1/incidents", r#"{"title": "x", "category": }"#).await;
+    let (status, ct, problem) = api
+        .send_text(
+            Method::POST,
+            "/api/v1/incidents",
+            r#"{"title": "x", "category": }"#,
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(ct, "application/problem+json");
-    assert_eq!(problem["type"], "https://kizuki.invalid/problems/malformed-json");
+    assert_eq!(
+        problem["type"],
+        "https://kizuki.invalid/problems/malformed-json"
+    );
 
     // Unknown category, with the choices spelled out.
     let (status, problem) = api
-        .call(Method::POST, "/api/v1/incidents", Some(json!({"title": "x", "category": "worm"})))
+        .call(
+            Method::POST,
+            "/api/v1/incidents",
+            Some(json!({"title": "x", "category": "worm"})),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(field_of(&problem), "category");
-    assert!(problem["errors"][0]["message"].as_str().unwrap().contains("ransomware"));
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ransomware")
+    );
 
     // A wrong type and a missing field.
     let (status, problem) = api
-        .call(Method::POST, "/api/v1/incidents", Some(json!({"title": "x", "category": "other", "severity": "high"})))
+        .call(
+            Method::POST,
+            "/api/v1/incidents",
+            Some(json!({"title": "x", "category": "other", "severity": "high"})),
+        )
         .await;
-    assert_eq!((status, field_of(&problem)), (StatusCode::BAD_REQUEST, "severity"));
-    let (status, problem) = api.call(Method::POST, "/api/v1/incidents", Some(json!({"category": "other"}))).await;
-    assert_eq!((status, field_of(&problem)), (StatusCode::BAD_REQUEST, "title"));
+    assert_eq!(
+        (status, field_of(&problem)),
+        (StatusCode::BAD_REQUEST, "severity")
+    );
     let (status, problem) = api
-        .call(Method::POST, "/api/v1/incidents", Some(json!({"title": "x", "category": "other", "impact": {"pii": true}})))
+        .call(
+            Method::POST,
+            "/api/v1/incidents",
+            Some(json!({"category": "other"})),
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&problem)),
+        (StatusCode::BAD_REQUEST, "title")
+    );
+    let (status, problem) = api
+        .call(
+            Method::POST,
+            "/api/v1/incidents",
+            Some(json!({"title": "x", "category": "other", "impact": {"pii": true}})),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(field_of(&problem).starts_with("impact"), "{problem}");
 
     // An invalid phase transition: reported cannot jump to recovery.
     let (status, problem) = api
-        .call(Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(json!({"version": 1, "phase": "recovery"})))
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/incidents/{id}"),
+            Some(json!({"version": 1, "phase": "recovery"})),
+        )
         .await;
-    assert_eq!((status, field_of(&problem)), (StatusCode::UNPROCESSABLE_ENTITY, "phase"));
+    assert_eq!(
+        (status, field_of(&problem)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "phase")
+    );
 
     // An unknown lane.
     let (status, problem) = api
@@ -299,10 +441,16 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_changes() {
             Some(json!({"lane": "marketing", "kind": "analysis", "text": "x"})),
         )
         .await;
-    assert_eq!((status, field_of(&problem)), (StatusCode::BAD_REQUEST, "lane"));
+    assert_eq!(
+        (status, field_of(&problem)),
+        (StatusCode::BAD_REQUEST, "lane")
+    );
 
     // A 10 MB body.
-    let huge = format!(r#"{{"title": "{}", "category": "other"}}"#, "x".repeat(10 * 1024 * 1024));
+    let huge = format!(
+        r#"{{"title": "{}", "category": "other"}}"#,
+        "x".repeat(10 * 1024 * 1024)
+    );
     let (status, ct, problem) = api.send_text(Method::POST, "/api/v1/incidents", huge).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(ct, "application/problem+json");
@@ -310,37 +458,70 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_changes() {
 
     // A stale version: someone else saved first.
     let (status, _) = api
-        .call(Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(json!({"version": 1, "phase": "triage", "severity": 3})))
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/incidents/{id}"),
+            Some(json!({"version": 1, "phase": "triage", "severity": 3})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let after_first_edit = api.get(&format!("/api/v1/incidents/{id}")).await;
     let (status, problem) = api
-        .call(Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(json!({"version": 1, "title": "Stale title"})))
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/incidents/{id}"),
+            Some(json!({"version": 1, "title": "Stale title"})),
+        )
         .await;
-    assert_eq!((status, field_of(&problem)), (StatusCode::CONFLICT, "version"));
+    assert_eq!(
+        (status, field_of(&problem)),
+        (StatusCode::CONFLICT, "version")
+    );
     let after_stale = api.get(&format!("/api/v1/incidents/{id}")).await;
-    assert_eq!(after_stale, after_first_edit, "the stale edit changed nothing");
+    assert_eq!(
+        after_stale, after_first_edit,
+        "the stale edit changed nothing"
+    );
     assert_eq!(after_stale["title"], before["title"]);
     assert_eq!(after_stale["version"], 2);
 
     // Severity off the ladder, a bad query parameter, a bad path.
     let (status, problem) = api
-        .call(Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(json!({"version": 2, "severity": 7})))
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/incidents/{id}"),
+            Some(json!({"version": 2, "severity": 7})),
+        )
         .await;
-    assert_eq!((status, field_of(&problem)), (StatusCode::UNPROCESSABLE_ENTITY, "severity"));
-    let (status, problem) = api.call(Method::GET, "/api/v1/incidents?phase=finished", None).await;
-    assert_eq!((status, field_of(&problem)), (StatusCode::BAD_REQUEST, "phase"));
-    let (status, problem) = api.call(Method::GET, "/api/v1/incidents?limit=abc", None).await;
+    assert_eq!(
+        (status, field_of(&problem)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "severity")
+    );
+    let (status, problem) = api
+        .call(Method::GET, "/api/v1/incidents?phase=finished", None)
+        .await;
+    assert_eq!(
+        (status, field_of(&problem)),
+        (StatusCode::BAD_REQUEST, "phase")
+    );
+    let (status, problem) = api
+        .call(Method::GET, "/api/v1/incidents?limit=abc", None)
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
     let (status, _) = api.call(Method::GET, "/api/v1/incidents/abc", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = api.call(Method::GET, "/api/v1/incidents/999999", None).await;
+    let (status, _) = api
+        .call(Method::GET, "/api/v1/incidents/999999", None)
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Nothing was created by any of the refused requests.
     let list = api.get("/api/v1/incidents").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
-    assert_eq!(api.get(&format!("/api/v1/incidents/{id}/timeline")).await, json!([]));
+    assert_eq!(
+        api.get(&format!("/api/v1/incidents/{id}/timeline")).await,
+        json!([])
+    );
 }
 
 #[tokio::test]
@@ -349,9 +530,17 @@ async fn every_api_route_requires_a_valid_bearer_token() {
     let doc = kizuki_server::openapi();
     let mut checked = 0;
     for (path, item) in &doc.paths.paths {
-        let uri = path.replace("{id}", "1").replace("{task_id}", "1").replace("{decision_id}", "1")
-            .replace("{evidence_id}", "1").replace("{clock_id}", "1");
-        let uri = if uri.contains("observables/search") { format!("{uri}?kind=ip&value=192.0.2.1") } else { uri };
+        let uri = path
+            .replace("{id}", "1")
+            .replace("{task_id}", "1")
+            .replace("{decision_id}", "1")
+            .replace("{evidence_id}", "1")
+            .replace("{clock_id}", "1");
+        let uri = if uri.contains("observables/search") {
+            format!("{uri}?kind=ip&value=192.0.2.1")
+        } else {
+            uri
+        };
         let mut methods = Vec::new();
         if item.get.is_some() {
             methods.push(Method::GET);
@@ -363,13 +552,24 @@ async fn every_api_route_requires_a_valid_bearer_token() {
             methods.push(Method::PATCH);
         }
         for method in methods {
-            for auth in [None, Some("Bearer kzk_wrong"), Some("Basic Y3NpcnQ6cGFzcw==")] {
-                let mut req = Request::builder().method(method.clone()).uri(&uri).header(header::CONTENT_TYPE, "application/json");
+            for auth in [
+                None,
+                Some("Bearer kzk_wrong"),
+                Some("Basic Y3NpcnQ6cGFzcw=="),
+            ] {
+                let mut req = Request::builder()
+                    .method(method.clone())
+                    .uri(&uri)
+                    .header(header::CONTENT_TYPE, "application/json");
                 if let Some(a) = auth {
                     req = req.header(header::AUTHORIZATION, a);
                 }
                 let (status, ct, _) = api.raw(req.body(Body::from("{}")).unwrap()).await;
-                assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri} with {auth:?}");
+                assert_eq!(
+                    status,
+                    StatusCode::UNAUTHORIZED,
+                    "{method} {uri} with {auth:?}"
+                );
                 assert_eq!(ct, "application/problem+json");
                 checked += 1;
             }
@@ -377,9 +577,17 @@ async fn every_api_route_requires_a_valid_bearer_token() {
     }
     assert!(checked >= 60, "only {checked} route checks");
     // The open routes stay open.
-    let (status, _, _) = api.raw(Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    let (status, _, _) = api
+        .raw(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _, _) = api.raw(Request::get("/api/openapi.json").body(Body::empty()).unwrap()).await;
+    let (status, _, _) = api
+        .raw(
+            Request::get("/api/openapi.json")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -390,49 +598,111 @@ async fn playbook_tasks_complete_into_the_timeline() {
         .post("/api/v1/incidents", json!({"title": "Ransomware on FS01", "category": "ransomware", "start_date": "2026-06-19"}))
         .await;
     let id = inc["id"].as_i64().unwrap();
-    let tasks = api.post(&format!("/api/v1/incidents/{id}/playbooks"), json!({"playbook": "ransomware"})).await;
+    let tasks = api
+        .post(
+            &format!("/api/v1/incidents/{id}/playbooks"),
+            json!({"playbook": "ransomware"}),
+        )
+        .await;
     let tasks = tasks.as_array().unwrap();
-    assert!(tasks.len() >= 8, "ransomware playbook has {} tasks", tasks.len());
-    let lanes: std::collections::BTreeSet<&str> = tasks.iter().map(|t| t["lane"].as_str().unwrap()).collect();
+    assert!(
+        tasks.len() >= 8,
+        "ransomware playbook has {} tasks",
+        tasks.len()
+    );
+    let lanes: std::collections::BTreeSet<&str> =
+        tasks.iter().map(|t| t["lane"].as_str().unwrap()).collect();
     assert!(lanes.len() >= 3, "tasks span the lanes: {lanes:?}");
     let first = &tasks[0];
     api.clock.advance(jiff::SignedDuration::from_mins(30));
     let done = api
-        .post(&format!("/api/v1/incidents/{id}/tasks/{}/complete", first["id"]), json!({"note": "done by phone"}))
+        .post(
+            &format!("/api/v1/incidents/{id}/tasks/{}/complete", first["id"]),
+            json!({"note": "done by phone"}),
+        )
         .await;
     assert_eq!(done["task"]["status"], "done");
     assert_eq!(done["timeline_entry"]["source"], "task");
     assert_eq!(done["timeline_entry"]["lane"], first["lane"]);
-    assert_eq!(done["timeline_entry"]["occurred_at"], "2026-06-20T03:30:00Z");
+    assert_eq!(
+        done["timeline_entry"]["occurred_at"],
+        "2026-06-20T03:30:00Z"
+    );
     // 2026-06-19 is Day 1; 12:30 in Tokyo on the 20th, a Saturday, is Day 2 (holiday).
     assert_eq!(done["timeline_entry"]["day_label_ja"], "2日目（休）12:30");
     let (status, _) = api
-        .call(Method::POST, &format!("/api/v1/incidents/{id}/tasks/{}/complete", first["id"]), Some(json!({})))
+        .call(
+            Method::POST,
+            &format!("/api/v1/incidents/{id}/tasks/{}/complete", first["id"]),
+            Some(json!({})),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
-    assert_eq!(api.get(&format!("/api/v1/incidents/{id}/timeline")).await.as_array().unwrap().len(), 1);
+    assert_eq!(
+        api.get(&format!("/api/v1/incidents/{id}/timeline"))
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let (status, problem) = api
-        .call(Method::POST, &format!("/api/v1/incidents/{id}/playbooks"), Some(json!({"playbook": "nope"})))
+        .call(
+            Method::POST,
+            &format!("/api/v1/incidents/{id}/playbooks"),
+            Some(json!({"playbook": "nope"})),
+        )
         .await;
-    assert_eq!((status, field_of(&problem)), (StatusCode::UNPROCESSABLE_ENTITY, "playbook"));
+    assert_eq!(
+        (status, field_of(&problem)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "playbook")
+    );
 }
 
 #[tokio::test]
 async fn observables_link_incidents_that_share_them() {
     let api = Api::sqlite().await;
-    let av = api.post("/api/v1/incidents", json!({"title": "AV detection on PC-12", "category": "targeted_email"})).await;
-    let ids = api.post("/api/v1/incidents", json!({"title": "IDS alert: C2 traffic", "category": "unauthorised_access"})).await;
+    let av = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "AV detection on PC-12", "category": "targeted_email"}),
+        )
+        .await;
+    let ids = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "IDS alert: C2 traffic", "category": "unauthorised_access"}),
+        )
+        .await;
     let (a, b) = (av["id"].as_i64().unwrap(), ids["id"].as_i64().unwrap());
-    api.post(&format!("/api/v1/incidents/{a}/observables"), json!({"kind": "domain", "value": "c2.Evil-Example[.]com"})).await;
-    let linked = api.post(&format!("/api/v1/incidents/{b}/observables"), json!({"kind": "domain", "value": "C2.evil-example.com."})).await;
+    api.post(
+        &format!("/api/v1/incidents/{a}/observables"),
+        json!({"kind": "domain", "value": "c2.Evil-Example[.]com"}),
+    )
+    .await;
+    let linked = api
+        .post(
+            &format!("/api/v1/incidents/{b}/observables"),
+            json!({"kind": "domain", "value": "C2.evil-example.com."}),
+        )
+        .await;
     assert_eq!(linked["normalized"], "c2.evil-example.com");
     assert_eq!(linked["shared_with"][0]["incident_id"], a);
-    let found = api.get("/api/v1/observables/search?kind=domain&value=c2.evil-example.com").await;
+    let found = api
+        .get("/api/v1/observables/search?kind=domain&value=c2.evil-example.com")
+        .await;
     assert_eq!(found.as_array().unwrap().len(), 2);
     let (status, problem) = api
-        .call(Method::POST, &format!("/api/v1/incidents/{a}/observables"), Some(json!({"kind": "ip", "value": "300.1.1.1"})))
+        .call(
+            Method::POST,
+            &format!("/api/v1/incidents/{a}/observables"),
+            Some(json!({"kind": "ip", "value": "300.1.1.1"})),
+        )
         .await;
-    assert_eq!((status, field_of(&problem)), (StatusCode::UNPROCESSABLE_ENTITY, "value"));
+    assert_eq!(
+        (status, field_of(&problem)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "value")
+    );
 }
 
 #[tokio::test]
@@ -443,35 +713,68 @@ async fn evidence_and_legal_clocks_over_http() {
                                           "impact": {"personal_data": true, "personal_data_count": 5300, "gdpr": true}}))
         .await;
     let id = inc["id"].as_i64().unwrap();
-    let kinds: Vec<&str> = inc["legal_clocks"].as_array().unwrap().iter().map(|c| c["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = inc["legal_clocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["appi_preliminary", "appi_final", "gdpr"]);
-    assert_eq!(inc["legal_clocks"][1]["due_at"], "2026-07-20T03:00:00Z", "30 days without an unauthorised act");
+    assert_eq!(
+        inc["legal_clocks"][1]["due_at"], "2026-07-20T03:00:00Z",
+        "30 days without an unauthorised act"
+    );
     api.clock.advance(jiff::SignedDuration::from_hours(80));
-    let clocks = api.get(&format!("/api/v1/incidents/{id}/legal-clocks")).await;
+    let clocks = api
+        .get(&format!("/api/v1/incidents/{id}/legal-clocks"))
+        .await;
     assert_eq!(clocks[0]["status"], "due");
     assert_eq!(clocks[2]["status"], "overdue");
     let custom = api
-        .post(&format!("/api/v1/incidents/{id}/legal-clocks"), json!({"kind": "custom", "name": "Notify key customer (contract)", "hours": 24}))
+        .post(
+            &format!("/api/v1/incidents/{id}/legal-clocks"),
+            json!({"kind": "custom", "name": "Notify key customer (contract)", "hours": 24}),
+        )
         .await;
     assert_eq!(custom["status"], "overdue");
-    let met = api.post(&format!("/api/v1/incidents/{id}/legal-clocks/{}/met", clocks[2]["id"]), json!({})).await;
+    let met = api
+        .post(
+            &format!(
+                "/api/v1/incidents/{id}/legal-clocks/{}/met",
+                clocks[2]["id"]
+            ),
+            json!({}),
+        )
+        .await;
     assert_eq!(met["status"], "met");
 
     let item = api
         .post(&format!("/api/v1/incidents/{id}/evidence"),
               json!({"name": "Web server image", "sha256": "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855", "collected_by": "Ops"}))
         .await;
-    assert_eq!(item["sha256"], "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    api.post(&format!("/api/v1/incidents/{id}/evidence/{}/custody", item["id"]),
-             json!({"action": "transferred", "handler": "Forensic vendor", "location": "Vendor lab"}))
-        .await;
+    assert_eq!(
+        item["sha256"],
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+    api.post(
+        &format!("/api/v1/incidents/{id}/evidence/{}/custody", item["id"]),
+        json!({"action": "transferred", "handler": "Forensic vendor", "location": "Vendor lab"}),
+    )
+    .await;
     let listed = api.get(&format!("/api/v1/incidents/{id}/evidence")).await;
     assert_eq!(listed[0]["custody"].as_array().unwrap().len(), 2);
     assert_eq!(listed[0]["location"], "Vendor lab");
     let (status, problem) = api
-        .call(Method::POST, &format!("/api/v1/incidents/{id}/evidence"), Some(json!({"name": "x", "sha256": "1234", "collected_by": "Ops"})))
+        .call(
+            Method::POST,
+            &format!("/api/v1/incidents/{id}/evidence"),
+            Some(json!({"name": "x", "sha256": "1234", "collected_by": "Ops"})),
+        )
         .await;
-    assert_eq!((status, field_of(&problem)), (StatusCode::UNPROCESSABLE_ENTITY, "sha256"));
+    assert_eq!(
+        (status, field_of(&problem)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "sha256")
+    );
 }
 
 #[test]

@@ -36,7 +36,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use kizuki_domain::decision::{Decision, DecisionOutcome, NewDecision};
 use kizuki_domain::evidence::{CustodyAction, CustodyEvent, EvidenceItem, NewEvidence};
-use kizuki_domain::incident::{Incident, IncidentFields, IncidentFilter, Phase};
+use kizuki_domain::incident::{Incident, IncidentFields, IncidentFilter};
 use kizuki_domain::legal_clock::{LegalClock, LegalClockFields};
 use kizuki_domain::observable::{NewObservable, Observable, ObservableKind, SharedObservable};
 use kizuki_domain::party::{NewParty, Party};
@@ -543,9 +543,9 @@ impl Store for SqliteStore {
             qb.push(" AND severity >= ").push_bind(i64::from(min));
         }
         if filter.open_only {
-            // Literal (not bound) so the planner can use the partial index `incidents_open`.
+            // A literal (not a bound value) so the planner can use the partial index
+            // `incidents_open`; a unit test pins it to `Phase::Closed.as_str()`.
             qb.push(" AND phase <> 'closed'");
-            debug_assert_eq!(Phase::Closed.as_str(), "closed");
         }
         if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
             let needle = text.to_lowercase();
@@ -901,7 +901,7 @@ impl Store for SqliteStore {
     ) -> Result<Decision> {
         let mut tx = self.begin().await?;
         let updated = sqlx::query_as::<_, DecisionRow>(concat!(
-            "UPDATE decisions SET chosen = ?, decided_by = ?, decided_at = ?, rationale = ? \
+            "UPDATE decisions SET chosen = ?, decided_by = ?, decided_at = ?, rationale = COALESCE(NULLIF(?, ''), rationale) \
              WHERE id = ? AND incident_id = ? AND chosen IS NULL RETURNING ",
             decision_cols!()
         ))
@@ -1224,7 +1224,7 @@ impl Store for SqliteStore {
     ) -> Result<LegalClock> {
         let mut tx = self.begin().await?;
         let updated = sqlx::query_as::<_, ClockRow>(concat!(
-            "UPDATE legal_clocks SET met_at = ? WHERE id = ? AND incident_id = ? RETURNING ",
+            "UPDATE legal_clocks SET met_at = COALESCE(met_at, ?) WHERE id = ? AND incident_id = ? RETURNING ",
             clock_cols!()
         ))
         .bind(micros(at))

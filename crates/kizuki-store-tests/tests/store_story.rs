@@ -4,18 +4,24 @@
 //! server where databases may be created (`.ci/run` starts one); under CI a missing server
 //! is a failure, not a skip.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly by design
+
 use std::sync::Arc;
 
 use jiff::Timestamp;
 use jiff::civil::date;
 use kizuki_domain::decision::{DecisionOption, DecisionOutcome, NewDecision};
 use kizuki_domain::evidence::{CustodyAction, NewCustodyEvent, NewEvidence};
-use kizuki_domain::incident::{Category, DetectionSource, Impact, IncidentFields, IncidentFilter, Phase, StartBasis};
+use kizuki_domain::incident::{
+    Category, DetectionSource, Impact, IncidentFields, IncidentFilter, Phase, StartBasis,
+};
 use kizuki_domain::legal_clock::{ClockKind, NewLegalClock};
 use kizuki_domain::observable::{NewObservable, ObservableKind};
 use kizuki_domain::party::{NewParty, PartyKind};
 use kizuki_domain::task::{ChecklistItem, NewTask, TaskStatus};
-use kizuki_domain::timeline::{DayPart, EntryKind, EntrySource, Lane, TimePrecision, TimelineEntryFields};
+use kizuki_domain::timeline::{
+    DayPart, EntryKind, EntrySource, Lane, TimePrecision, TimelineEntryFields,
+};
 use kizuki_domain::user::{NewUser, Role};
 use kizuki_store::{CustodyRecord, Store, StoreError, TaskCompletion, TimelineQuery};
 
@@ -66,10 +72,18 @@ const NOW: &str = "2026-01-11T00:00:00Z";
 
 async fn incidents_round_trip_every_field(store: &dyn Store) {
     let f = fields("Ransomware at many branches 多拠点");
-    let clock = NewLegalClock { kind: ClockKind::AppiPreliminary, name: None, hours: None, started_at: None }
-        .into_fields(&f.impact, f.aware_at)
+    let clock = NewLegalClock {
+        kind: ClockKind::AppiPreliminary,
+        name: None,
+        hours: None,
+        started_at: None,
+    }
+    .into_fields(&f.impact, f.aware_at)
+    .unwrap();
+    let created = store
+        .create_incident(&f, &[clock], None, at(NOW))
+        .await
         .unwrap();
-    let created = store.create_incident(&f, &[clock], None, at(NOW)).await.unwrap();
     assert_eq!(created.version, 1);
     let got = store.get_incident(created.id).await.unwrap().unwrap();
     assert_eq!(got, created);
@@ -82,22 +96,38 @@ async fn incidents_round_trip_every_field(store: &dyn Store) {
     assert_eq!(clocks.len(), 1);
     assert_eq!(clocks[0].kind, ClockKind::AppiPreliminary);
     assert_eq!(clocks[0].started_at, f.aware_at);
-    assert!(store.get_incident(created.id + 1000).await.unwrap().is_none());
+    assert!(
+        store
+            .get_incident(created.id + 1000)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn stale_update_conflicts_and_changes_nothing(store: &dyn Store) {
-    let created = store.create_incident(&fields("conflict"), &[], None, at(NOW)).await.unwrap();
+    let created = store
+        .create_incident(&fields("conflict"), &[], None, at(NOW))
+        .await
+        .unwrap();
     let mut first = fields("conflict");
     first.phase = Phase::Triage;
     first.severity = 4;
-    let updated = store.update_incident(created.id, 1, &first, at(NOW)).await.unwrap();
+    let updated = store
+        .update_incident(created.id, 1, &first, at(NOW))
+        .await
+        .unwrap();
     assert_eq!(updated.version, 2);
     assert_eq!(updated.phase, Phase::Triage);
 
     let mut stale = fields("overwritten by a stale editor");
     stale.severity = 1;
     match store.update_incident(created.id, 1, &stale, at(NOW)).await {
-        Err(StoreError::Conflict { id, expected, current }) => {
+        Err(StoreError::Conflict {
+            id,
+            expected,
+            current,
+        }) => {
             assert_eq!((id, expected, current), (created.id, 1, 2));
         }
         other => panic!("expected a conflict, got {other:?}"),
@@ -105,14 +135,20 @@ async fn stale_update_conflicts_and_changes_nothing(store: &dyn Store) {
     let after = store.get_incident(created.id).await.unwrap().unwrap();
     assert_eq!(after, updated, "a stale write changes nothing");
 
-    match store.update_incident(created.id + 1000, 1, &stale, at(NOW)).await {
+    match store
+        .update_incident(created.id + 1000, 1, &stale, at(NOW))
+        .await
+    {
         Err(StoreError::NotFound { .. }) => {}
         other => panic!("expected not found, got {other:?}"),
     }
 }
 
 async fn concurrent_editors_of_one_version_get_exactly_one_win(store: Arc<dyn Store>) {
-    let created = store.create_incident(&fields("race"), &[], None, at(NOW)).await.unwrap();
+    let created = store
+        .create_incident(&fields("race"), &[], None, at(NOW))
+        .await
+        .unwrap();
     let attempts = (0..8).map(|i| {
         let store = Arc::clone(&store);
         async move {
@@ -123,36 +159,76 @@ async fn concurrent_editors_of_one_version_get_exactly_one_win(store: Arc<dyn St
     });
     let results = futures::future::join_all(attempts).await;
     let wins = results.iter().filter(|r| r.is_ok()).count();
-    let conflicts = results.iter().filter(|r| matches!(r, Err(StoreError::Conflict { .. }))).count();
+    let conflicts = results
+        .iter()
+        .filter(|r| matches!(r, Err(StoreError::Conflict { .. })))
+        .count();
     assert_eq!((wins, conflicts), (1, 7), "{results:?}");
-    assert_eq!(store.get_incident(created.id).await.unwrap().unwrap().version, 2);
+    assert_eq!(
+        store
+            .get_incident(created.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        2
+    );
 }
 
 async fn lists_filter_and_paginate_newest_first(store: &dyn Store) {
     let mut ids = Vec::new();
     for i in 0..7 {
         let mut f = fields(&format!("list-{i}"));
-        f.category = if i % 2 == 0 { Category::Ransomware } else { Category::WebDefacement };
+        f.category = if i % 2 == 0 {
+            Category::Ransomware
+        } else {
+            Category::WebDefacement
+        };
         f.severity = (i % 4 + 1) as u8;
         f.phase = if i == 6 { Phase::Closed } else { Phase::Triage };
         if i == 3 {
             f.summary = "Attacker left 100%_sure marker".into();
         }
-        ids.push(store.create_incident(&f, &[], None, at(NOW)).await.unwrap().id);
+        ids.push(
+            store
+                .create_incident(&f, &[], None, at(NOW))
+                .await
+                .unwrap()
+                .id,
+        );
     }
-    let all = IncidentFilter { text: Some("list-".into()), limit: 3, ..Default::default() };
+    let all = IncidentFilter {
+        text: Some("list-".into()),
+        limit: 3,
+        ..Default::default()
+    };
     let page1 = store.list_incidents(&all).await.unwrap();
-    assert_eq!(page1.items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![ids[6], ids[5], ids[4]]);
+    assert_eq!(
+        page1.items.iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![ids[6], ids[5], ids[4]]
+    );
     let page2 = store
-        .list_incidents(&IncidentFilter { before_id: page1.next_before_id, ..all.clone() })
+        .list_incidents(&IncidentFilter {
+            before_id: page1.next_before_id,
+            ..all.clone()
+        })
         .await
         .unwrap();
-    assert_eq!(page2.items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![ids[3], ids[2], ids[1]]);
+    assert_eq!(
+        page2.items.iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![ids[3], ids[2], ids[1]]
+    );
     let page3 = store
-        .list_incidents(&IncidentFilter { before_id: page2.next_before_id, ..all.clone() })
+        .list_incidents(&IncidentFilter {
+            before_id: page2.next_before_id,
+            ..all.clone()
+        })
         .await
         .unwrap();
-    assert_eq!(page3.items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![ids[0]]);
+    assert_eq!(
+        page3.items.iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![ids[0]]
+    );
     assert_eq!(page3.next_before_id, None);
 
     let defacements = store
@@ -167,22 +243,41 @@ async fn lists_filter_and_paginate_newest_first(store: &dyn Store) {
         .await
         .unwrap();
     // i = 1 (level 2), 3 (level 4), 5 (level 2); all open.
-    assert_eq!(defacements.items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![ids[5], ids[3], ids[1]]);
+    assert_eq!(
+        defacements.items.iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![ids[5], ids[3], ids[1]]
+    );
 
     let closed = store
-        .list_incidents(&IncidentFilter { phases: vec![Phase::Closed], text: Some("list-".into()), limit: 50, ..Default::default() })
+        .list_incidents(&IncidentFilter {
+            phases: vec![Phase::Closed],
+            text: Some("list-".into()),
+            limit: 50,
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(closed.items.len(), 1);
 
     // % and _ in the search text are literal characters, not wildcards.
     let literal = store
-        .list_incidents(&IncidentFilter { text: Some("100%_sure".into()), limit: 50, ..Default::default() })
+        .list_incidents(&IncidentFilter {
+            text: Some("100%_sure".into()),
+            limit: 50,
+            ..Default::default()
+        })
         .await
         .unwrap();
-    assert_eq!(literal.items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![ids[3]]);
+    assert_eq!(
+        literal.items.iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![ids[3]]
+    );
     let no_wildcard = store
-        .list_incidents(&IncidentFilter { text: Some("100%sure".into()), limit: 50, ..Default::default() })
+        .list_incidents(&IncidentFilter {
+            text: Some("100%sure".into()),
+            limit: 50,
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert!(no_wildcard.items.is_empty());
@@ -190,55 +285,116 @@ async fn lists_filter_and_paginate_newest_first(store: &dyn Store) {
 }
 
 async fn timeline_keeps_time_order_and_lanes(store: &dyn Store) {
-    let inc = store.create_incident(&fields("timeline"), &[], None, at(NOW)).await.unwrap();
-    let later = entry("Ransom note found on a server", Lane::ItBusiness, "2026-01-11T01:00:00Z");
-    let earlier = entry("Branches told by phone to unplug", Lane::ItBusiness, "2026-01-10T23:30:00Z");
-    let mut decision = entry("Refuse to contact the attacker", Lane::ManagementPr, "2026-01-14T03:00:00Z");
+    let inc = store
+        .create_incident(&fields("timeline"), &[], None, at(NOW))
+        .await
+        .unwrap();
+    let later = entry(
+        "Ransom note found on a server",
+        Lane::ItBusiness,
+        "2026-01-11T01:00:00Z",
+    );
+    let earlier = entry(
+        "Branches told by phone to unplug",
+        Lane::ItBusiness,
+        "2026-01-10T23:30:00Z",
+    );
+    let mut decision = entry(
+        "Refuse to contact the attacker",
+        Lane::ManagementPr,
+        "2026-01-14T03:00:00Z",
+    );
     decision.kind = EntryKind::Decision;
     decision.precision = TimePrecision::Week;
-    let mut dawn = entry("Encryption starts", Lane::ItBusiness, "2026-01-10T18:00:00Z");
+    let mut dawn = entry(
+        "Encryption starts",
+        Lane::ItBusiness,
+        "2026-01-10T18:00:00Z",
+    );
     dawn.precision = TimePrecision::DayPart;
     dawn.day_part = Some(DayPart::EarlyMorning);
     for e in [&later, &earlier, &decision] {
-        store.add_timeline_entry(inc.id, e, None, at(NOW)).await.unwrap();
+        store
+            .add_timeline_entry(inc.id, e, None, at(NOW))
+            .await
+            .unwrap();
     }
-    store.add_timeline_entries(inc.id, &[dawn.clone()], None, at(NOW)).await.unwrap();
+    store
+        .add_timeline_entries(inc.id, &[dawn.clone()], None, at(NOW))
+        .await
+        .unwrap();
 
-    let all = store.list_timeline(inc.id, &TimelineQuery::default()).await.unwrap();
+    let all = store
+        .list_timeline(inc.id, &TimelineQuery::default())
+        .await
+        .unwrap();
     let texts: Vec<_> = all.iter().map(|e| e.text.as_str()).collect();
     assert_eq!(
         texts,
-        ["Encryption starts", "Branches told by phone to unplug", "Ransom note found on a server", "Refuse to contact the attacker"]
+        [
+            "Encryption starts",
+            "Branches told by phone to unplug",
+            "Ransom note found on a server",
+            "Refuse to contact the attacker"
+        ]
     );
     assert_eq!(all[0].day_part, Some(DayPart::EarlyMorning));
     assert_eq!(all[0].precision, TimePrecision::DayPart);
     assert_eq!(all[3].precision, TimePrecision::Week);
 
     let mgmt = store
-        .list_timeline(inc.id, &TimelineQuery { lanes: vec![Lane::ManagementPr], ..Default::default() })
+        .list_timeline(
+            inc.id,
+            &TimelineQuery {
+                lanes: vec![Lane::ManagementPr],
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(mgmt.len(), 1);
     assert_eq!(mgmt[0].kind, EntryKind::Decision);
 
-    let page = store.list_timeline(inc.id, &TimelineQuery { offset: 1, limit: 2, ..Default::default() }).await.unwrap();
-    assert_eq!(page.iter().map(|e| e.text.as_str()).collect::<Vec<_>>(), [texts[1], texts[2]]);
+    let page = store
+        .list_timeline(
+            inc.id,
+            &TimelineQuery {
+                offset: 1,
+                limit: 2,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        page.iter().map(|e| e.text.as_str()).collect::<Vec<_>>(),
+        [texts[1], texts[2]]
+    );
 
-    match store.add_timeline_entry(inc.id + 1000, &later, None, at(NOW)).await {
+    match store
+        .add_timeline_entry(inc.id + 1000, &later, None, at(NOW))
+        .await
+    {
         Err(StoreError::NotFound { entity, .. }) => assert_eq!(entity, "incident"),
         other => panic!("expected not found, got {other:?}"),
     }
 }
 
 async fn completing_a_task_writes_its_timeline_entry_once(store: &dyn Store) {
-    let inc = store.create_incident(&fields("tasks"), &[], None, at(NOW)).await.unwrap();
+    let inc = store
+        .create_incident(&fields("tasks"), &[], None, at(NOW))
+        .await
+        .unwrap();
     let tasks = vec![
         NewTask {
             playbook: Some("ransomware@1".into()),
             phase: "containment".into(),
             title: "Isolate infected hosts, keep them powered".into(),
             lane: Lane::ItBusiness,
-            checklist: vec![ChecklistItem { text: "Unplug the LAN cable".into(), done: false }],
+            checklist: vec![ChecklistItem {
+                text: "Unplug the LAN cable".into(),
+                done: false,
+            }],
             due_at: Some(at("2026-01-11T01:00:00Z")),
             rationale: "Case 4".into(),
             position: 0,
@@ -261,35 +417,68 @@ async fn completing_a_task_writes_its_timeline_entry_once(store: &dyn Store) {
     assert_eq!(listed, created);
     assert_eq!(listed[0].checklist[0].text, "Unplug the LAN cable");
 
-    let completion = TaskCompletion { by: None, at: at(NOW), entry: entry("✔ Isolate infected hosts", Lane::ItBusiness, NOW) };
-    let (task, timeline_entry) = store.complete_task(inc.id, created[0].id, &completion).await.unwrap();
+    let completion = TaskCompletion {
+        by: None,
+        at: at(NOW),
+        entry: entry("✔ Isolate infected hosts", Lane::ItBusiness, NOW),
+    };
+    let (task, timeline_entry) = store
+        .complete_task(inc.id, created[0].id, &completion)
+        .await
+        .unwrap();
     assert_eq!(task.status, TaskStatus::Done);
     assert_eq!(task.completed_at, Some(at(NOW)));
     assert_eq!(timeline_entry.text, "✔ Isolate infected hosts");
-    match store.complete_task(inc.id, created[0].id, &completion).await {
+    match store
+        .complete_task(inc.id, created[0].id, &completion)
+        .await
+    {
         Err(StoreError::Duplicate { .. }) => {}
         other => panic!("second completion must be refused, got {other:?}"),
     }
-    assert_eq!(store.list_timeline(inc.id, &TimelineQuery::default()).await.unwrap().len(), 1, "exactly one entry");
-    let other = store.create_incident(&fields("other"), &[], None, at(NOW)).await.unwrap();
-    match store.complete_task(other.id, created[1].id, &completion).await {
+    assert_eq!(
+        store
+            .list_timeline(inc.id, &TimelineQuery::default())
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "exactly one entry"
+    );
+    let other = store
+        .create_incident(&fields("other"), &[], None, at(NOW))
+        .await
+        .unwrap();
+    match store
+        .complete_task(other.id, created[1].id, &completion)
+        .await
+    {
         Err(StoreError::NotFound { .. }) => {}
         other => panic!("a task of another incident is not found, got {other:?}"),
     }
 }
 
 async fn decisions_keep_options_and_are_decided_once(store: &dyn Store) {
-    let inc = store.create_incident(&fields("decisions"), &[], None, at(NOW)).await.unwrap();
+    let inc = store
+        .create_incident(&fields("decisions"), &[], None, at(NOW))
+        .await
+        .unwrap();
     let new = NewDecision {
         question: "Pay the ransom?".into(),
         options: vec![
-            DecisionOption { label: "Refuse".into(), scenario: "Months of rebuilding from clean backups".into() },
-            DecisionOption { label: "Negotiate".into(), scenario: "No guarantee; funds crime".into() },
+            DecisionOption {
+                label: "Refuse".into(),
+                scenario: "Months of rebuilding from clean backups".into(),
+            },
+            DecisionOption {
+                label: "Negotiate".into(),
+                scenario: "No guarantee; funds crime".into(),
+            },
         ],
         chosen: None,
         decided_by: String::new(),
         decided_at: None,
-        rationale: String::new(),
+        rationale: "Options prepared by the CSIRT for the committee".into(),
         decide_by: Some(at("2026-01-12T00:00:00Z")),
     };
     let d = store.add_decision(inc.id, &new, at(NOW)).await.unwrap();
@@ -305,14 +494,43 @@ async fn decisions_keep_options_and_are_decided_once(store: &dyn Store) {
     let decided = store.decide(inc.id, d.id, &outcome, at(NOW)).await.unwrap();
     assert_eq!(decided.chosen, Some(0));
     assert_eq!(decided.decided_at, Some(at(NOW)));
-    assert_eq!(store.get_decision(inc.id, d.id).await.unwrap(), Some(decided.clone()));
-    assert!(matches!(store.decide(inc.id, d.id, &outcome, at(NOW)).await, Err(StoreError::Duplicate { .. })));
-    assert_eq!(store.list_decisions(inc.id).await.unwrap(), vec![decided]);
-    assert!(store.get_decision(inc.id + 1000, d.id).await.unwrap().is_none());
+    assert_eq!(decided.rationale, outcome.rationale);
+    let d2 = store.add_decision(inc.id, &new, at(NOW)).await.unwrap();
+    let silent = DecisionOutcome {
+        rationale: String::new(),
+        ..outcome.clone()
+    };
+    let kept = store.decide(inc.id, d2.id, &silent, at(NOW)).await.unwrap();
+    assert_eq!(
+        kept.rationale, new.rationale,
+        "an empty outcome rationale keeps the one written at creation"
+    );
+    assert_eq!(
+        store.get_decision(inc.id, d.id).await.unwrap(),
+        Some(decided.clone())
+    );
+    assert!(matches!(
+        store.decide(inc.id, d.id, &outcome, at(NOW)).await,
+        Err(StoreError::Duplicate { .. })
+    ));
+    assert_eq!(
+        store.list_decisions(inc.id).await.unwrap(),
+        vec![decided, kept]
+    );
+    assert!(
+        store
+            .get_decision(inc.id + 1000, d.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn evidence_keeps_its_chain_of_custody(store: &dyn Store) {
-    let inc = store.create_incident(&fields("evidence"), &[], None, at(NOW)).await.unwrap();
+    let inc = store
+        .create_incident(&fields("evidence"), &[], None, at(NOW))
+        .await
+        .unwrap();
     let new = NewEvidence {
         name: "PC-0231 (sleep mode)".into(),
         description: "Laptop that opened the attachment".into(),
@@ -321,7 +539,10 @@ async fn evidence_keeps_its_chain_of_custody(store: &dyn Store) {
         collected_by: "Branch manager".into(),
         collected_at: None,
     };
-    let item = store.add_evidence(inc.id, &new, at("2026-01-11T00:10:00Z"), at(NOW)).await.unwrap();
+    let item = store
+        .add_evidence(inc.id, &new, at("2026-01-11T00:10:00Z"), at(NOW))
+        .await
+        .unwrap();
     assert_eq!(item.custody.len(), 1);
     assert_eq!(item.custody[0].action, CustodyAction::Collected);
     assert_eq!(item.custody[0].handler, "Branch manager");
@@ -335,41 +556,104 @@ async fn evidence_keeps_its_chain_of_custody(store: &dyn Store) {
             note: "sealed bag #4411".into(),
         },
     };
-    store.add_custody_event(inc.id, item.id, &moved).await.unwrap();
+    store
+        .add_custody_event(inc.id, item.id, &moved)
+        .await
+        .unwrap();
     let listed = store.list_evidence(inc.id).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].location, "Vendor lab, Tokyo");
     assert_eq!(listed[0].sha256.as_deref(), Some("ab".repeat(32).as_str()));
     assert_eq!(
-        listed[0].custody.iter().map(|c| c.action).collect::<Vec<_>>(),
+        listed[0]
+            .custody
+            .iter()
+            .map(|c| c.action)
+            .collect::<Vec<_>>(),
         [CustodyAction::Collected, CustodyAction::Transferred]
     );
-    let other = store.create_incident(&fields("other"), &[], None, at(NOW)).await.unwrap();
-    assert!(matches!(store.add_custody_event(other.id, item.id, &moved).await, Err(StoreError::NotFound { .. })));
+    let other = store
+        .create_incident(&fields("other"), &[], None, at(NOW))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.add_custody_event(other.id, item.id, &moved).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 async fn observables_correlate_across_incidents(store: &dyn Store) {
-    let a = store.create_incident(&fields("AV detection on day 2"), &[], None, at(NOW)).await.unwrap();
-    let b = store.create_incident(&fields("IDS alert on day 6"), &[], None, at(NOW)).await.unwrap();
-    let c = store.create_incident(&fields("unrelated"), &[], None, at(NOW)).await.unwrap();
-    let ip = |value: &str| NewObservable { kind: ObservableKind::Ip, value: value.into(), note: String::new(), first_seen: None };
-    let first = store.add_observable(a.id, &ip("203.0.113.9"), "203.0.113.9", at(NOW)).await.unwrap();
-    let again = store.add_observable(a.id, &ip("::ffff:203.0.113.9"), "203.0.113.9", at(NOW)).await.unwrap();
-    assert_eq!(first.id, again.id, "one observable per normalised value per incident");
-    store.add_observable(b.id, &ip("203.0.113.9"), "203.0.113.9", at(NOW)).await.unwrap();
-    store.add_observable(c.id, &ip("198.51.100.1"), "198.51.100.1", at(NOW)).await.unwrap();
+    let a = store
+        .create_incident(&fields("AV detection on day 2"), &[], None, at(NOW))
+        .await
+        .unwrap();
+    let b = store
+        .create_incident(&fields("IDS alert on day 6"), &[], None, at(NOW))
+        .await
+        .unwrap();
+    let c = store
+        .create_incident(&fields("unrelated"), &[], None, at(NOW))
+        .await
+        .unwrap();
+    let ip = |value: &str| NewObservable {
+        kind: ObservableKind::Ip,
+        value: value.into(),
+        note: String::new(),
+        first_seen: None,
+    };
+    let first = store
+        .add_observable(a.id, &ip("203.0.113.9"), "203.0.113.9", at(NOW))
+        .await
+        .unwrap();
+    let again = store
+        .add_observable(a.id, &ip("::ffff:203.0.113.9"), "203.0.113.9", at(NOW))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.id, again.id,
+        "one observable per normalised value per incident"
+    );
+    store
+        .add_observable(b.id, &ip("203.0.113.9"), "203.0.113.9", at(NOW))
+        .await
+        .unwrap();
+    store
+        .add_observable(c.id, &ip("198.51.100.1"), "198.51.100.1", at(NOW))
+        .await
+        .unwrap();
 
-    let shared = store.incidents_sharing(ObservableKind::Ip, "203.0.113.9", Some(a.id)).await.unwrap();
-    assert_eq!(shared.iter().map(|s| s.incident_id).collect::<Vec<_>>(), vec![b.id]);
+    let shared = store
+        .incidents_sharing(ObservableKind::Ip, "203.0.113.9", Some(a.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        shared.iter().map(|s| s.incident_id).collect::<Vec<_>>(),
+        vec![b.id]
+    );
     assert_eq!(shared[0].incident_title, "IDS alert on day 6");
-    let everywhere = store.incidents_sharing(ObservableKind::Ip, "203.0.113.9", None).await.unwrap();
-    assert_eq!(everywhere.iter().map(|s| s.incident_id).collect::<Vec<_>>(), vec![a.id, b.id]);
-    assert!(store.incidents_sharing(ObservableKind::Domain, "203.0.113.9", None).await.unwrap().is_empty());
+    let everywhere = store
+        .incidents_sharing(ObservableKind::Ip, "203.0.113.9", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        everywhere.iter().map(|s| s.incident_id).collect::<Vec<_>>(),
+        vec![a.id, b.id]
+    );
+    assert!(
+        store
+            .incidents_sharing(ObservableKind::Domain, "203.0.113.9", None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.list_observables(a.id).await.unwrap().len(), 1);
 }
 
 async fn parties_and_clocks(store: &dyn Store) {
-    let inc = store.create_incident(&fields("parties"), &[], None, at(NOW)).await.unwrap();
+    let inc = store
+        .create_incident(&fields("parties"), &[], None, at(NOW))
+        .await
+        .unwrap();
     let party = NewParty {
         kind: PartyKind::Jpcert,
         name: "JPCERT/CC incident response".into(),
@@ -385,65 +669,145 @@ async fn parties_and_clocks(store: &dyn Store) {
     assert_eq!(store.list_parties(inc.id).await.unwrap(), vec![p]);
 
     let f = fields("parties");
-    let clock = NewLegalClock { kind: ClockKind::Custom, name: Some("Customer contract notice".into()), hours: Some(24), started_at: None }
-        .into_fields(&f.impact, f.aware_at)
-        .unwrap();
+    let clock = NewLegalClock {
+        kind: ClockKind::Custom,
+        name: Some("Customer contract notice".into()),
+        hours: Some(24),
+        started_at: None,
+    }
+    .into_fields(&f.impact, f.aware_at)
+    .unwrap();
     let c = store.add_legal_clock(inc.id, &clock).await.unwrap();
     assert_eq!(c.due_hours, 24);
     assert_eq!(c.met_at, None);
-    let met = store.mark_legal_clock_met(inc.id, c.id, at(NOW)).await.unwrap();
+    let met = store
+        .mark_legal_clock_met(inc.id, c.id, at(NOW))
+        .await
+        .unwrap();
     assert_eq!(met.met_at, Some(at(NOW)));
-    assert!(matches!(store.mark_legal_clock_met(inc.id + 1000, c.id, at(NOW)).await, Err(StoreError::NotFound { .. })));
+    let again = store
+        .mark_legal_clock_met(inc.id, c.id, at("2026-02-01T00:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.met_at,
+        Some(at(NOW)),
+        "an obligation met stays met at the first time"
+    );
+    assert!(matches!(
+        store
+            .mark_legal_clock_met(inc.id + 1000, c.id, at(NOW))
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 async fn users_and_tokens(store: &dyn Store) {
     let user = store
-        .create_user(&NewUser::new("Lead@Example.JP", "Lead responder", Role::IncidentCommander).unwrap(), at(NOW))
+        .create_user(
+            &NewUser::new("Lead@Example.JP", "Lead responder", Role::IncidentCommander).unwrap(),
+            at(NOW),
+        )
         .await
         .unwrap();
     assert_eq!(user.email, "lead@example.jp");
     assert!(matches!(
-        store.create_user(&NewUser::new("lead@example.jp", "", Role::Responder).unwrap(), at(NOW)).await,
+        store
+            .create_user(
+                &NewUser::new("lead@example.jp", "", Role::Responder).unwrap(),
+                at(NOW)
+            )
+            .await,
         Err(StoreError::Duplicate { .. })
     ));
-    assert_eq!(store.user_by_email("lead@example.jp").await.unwrap(), Some(user.clone()));
+    assert_eq!(
+        store.user_by_email("lead@example.jp").await.unwrap(),
+        Some(user.clone())
+    );
     assert_eq!(store.user_by_id(user.id).await.unwrap(), Some(user.clone()));
 
-    store.create_token(user.id, "cli", "hash-forever", at(NOW), None).await.unwrap();
     store
-        .create_token(user.id, "short", "hash-expiring", at(NOW), Some(at("2026-01-11T01:00:00Z")))
+        .create_token(user.id, "cli", "hash-forever", at(NOW), None)
         .await
         .unwrap();
-    assert_eq!(store.user_by_token_hash("hash-forever", at(NOW)).await.unwrap(), Some(user.clone()));
-    assert_eq!(store.user_by_token_hash("hash-expiring", at(NOW)).await.unwrap(), Some(user));
-    assert_eq!(store.user_by_token_hash("hash-expiring", at("2026-01-11T01:00:00Z")).await.unwrap(), None, "expired");
-    assert_eq!(store.user_by_token_hash("unknown", at(NOW)).await.unwrap(), None);
+    store
+        .create_token(
+            user.id,
+            "short",
+            "hash-expiring",
+            at(NOW),
+            Some(at("2026-01-11T01:00:00Z")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .user_by_token_hash("hash-forever", at(NOW))
+            .await
+            .unwrap(),
+        Some(user.clone())
+    );
+    assert_eq!(
+        store
+            .user_by_token_hash("hash-expiring", at(NOW))
+            .await
+            .unwrap(),
+        Some(user)
+    );
+    assert_eq!(
+        store
+            .user_by_token_hash("hash-expiring", at("2026-01-11T01:00:00Z"))
+            .await
+            .unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(
+        store.user_by_token_hash("unknown", at(NOW)).await.unwrap(),
+        None
+    );
 }
 
 async fn many_concurrent_appends_all_land(store: Arc<dyn Store>) {
-    let inc = store.create_incident(&fields("concurrent"), &[], None, at(NOW)).await.unwrap();
+    let inc = store
+        .create_incident(&fields("concurrent"), &[], None, at(NOW))
+        .await
+        .unwrap();
     let writers = (0..32).map(|i| {
         let store = Arc::clone(&store);
         tokio::spawn(async move {
             for j in 0..5 {
                 let e = entry(&format!("writer {i} entry {j}"), Lane::CisoCsirt, NOW);
-                store.add_timeline_entry(inc.id, &e, None, at(NOW)).await.unwrap();
+                store
+                    .add_timeline_entry(inc.id, &e, None, at(NOW))
+                    .await
+                    .unwrap();
             }
         })
     });
     for w in futures::future::join_all(writers).await {
         w.unwrap();
     }
-    assert_eq!(store.list_timeline(inc.id, &TimelineQuery::default()).await.unwrap().len(), 160);
+    assert_eq!(
+        store
+            .list_timeline(inc.id, &TimelineQuery::default())
+            .await
+            .unwrap()
+            .len(),
+        160
+    );
 }
 
 // --- harness ----------------------------------------------------------------------------
 
 async fn sqlite() -> Arc<dyn Store> {
-    let dir = std::env::temp_dir().join(format!("kizuki-story-{}-{}", std::process::id(), unique()));
+    let dir =
+        std::env::temp_dir().join(format!("kizuki-story-{}-{}", std::process::id(), unique()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}", dir.join("story.db").display());
-    let store = kizuki_store_sqlite::SqliteStore::connect(&url).await.unwrap();
+    let store = kizuki_store_sqlite::SqliteStore::connect(&url)
+        .await
+        .unwrap();
     store.migrate().await.unwrap();
     store.migrate().await.unwrap();
     Arc::new(store)
@@ -455,10 +819,14 @@ async fn postgres() -> Option<Arc<dyn Store>> {
             std::env::var_os("CI").is_none(),
             "KIZUKI_TEST_POSTGRES_URL is not set under CI: the PostgreSQL half of the store story did not run"
         );
-        eprintln!("SKIPPED: set KIZUKI_TEST_POSTGRES_URL to run the store story on PostgreSQL (.ci/run does)");
+        eprintln!(
+            "SKIPPED: set KIZUKI_TEST_POSTGRES_URL to run the store story on PostgreSQL (.ci/run does)"
+        );
         return None;
     };
-    let url = kizuki_store_postgres::create_test_database(&admin).await.unwrap();
+    let url = kizuki_store_postgres::create_test_database(&admin)
+        .await
+        .unwrap();
     let store = kizuki_store_postgres::PgStore::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
     store.migrate().await.unwrap();

@@ -3,7 +3,14 @@
 //! story (`kizuki-store-tests`) runs against both.
 //!
 //! Inputs arrive here already validated by the domain: a backend stores and reads, it does
-//! not decide what is allowed. It does own atomicity: every method that writes more than one
+//! not decide what is allowed.
+//!
+//! Conventions every backend follows (the shared story checks them):
+//! - Lists of an incident's children are empty for a missing incident; the server checks the
+//!   incident first. Children are ordered by id unless a method says otherwise (tasks by
+//!   position, the timeline by time).
+//! - A child addressed under the wrong incident is `NotFound` for the child's entity.
+//! - Timestamps keep microsecond precision. It does own atomicity: every method that writes more than one
 //! row does so in one transaction, and `update_incident` checks the version in the same
 //! statement that writes.
 
@@ -178,6 +185,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn list_decisions(&self, incident_id: i64) -> Result<Vec<Decision>>;
     async fn get_decision(&self, incident_id: i64, decision_id: i64) -> Result<Option<Decision>>;
     /// Records the outcome of an undecided decision (`Duplicate` if already decided).
+    /// An empty outcome rationale keeps the rationale written when the decision was opened.
     async fn decide(
         &self,
         incident_id: i64,
@@ -233,6 +241,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         clock: &LegalClockFields,
     ) -> Result<LegalClock>;
     async fn list_legal_clocks(&self, incident_id: i64) -> Result<Vec<LegalClock>>;
+    /// Marks the obligation met; marking it again keeps the first time.
     async fn mark_legal_clock_met(
         &self,
         incident_id: i64,

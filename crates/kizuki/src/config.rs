@@ -29,29 +29,35 @@ pub struct FileConfig {
 
 impl FileConfig {
     pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
-        let Some(path) = path else { return Ok(Self::default()) };
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
         toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     }
 
     pub fn settings(&self) -> anyhow::Result<OrgSettings> {
         let mut settings = OrgSettings::default();
         if let Some(tz) = &self.time_zone {
-            settings.time_zone =
-                jiff::tz::TimeZone::get(tz).with_context(|| format!("time_zone: unknown time zone `{tz}`"))?;
+            settings.time_zone = jiff::tz::TimeZone::get(tz)
+                .with_context(|| format!("time_zone: unknown time zone `{tz}`"))?;
         }
         if let Some(lang) = &self.language {
-            settings.language = lang.parse::<Language>().map_err(|e| anyhow::anyhow!("language: {e}"))?;
+            settings.language = lang
+                .parse::<Language>()
+                .map_err(|e| anyhow::anyhow!("language: {e}"))?;
         }
         if !self.severity.is_empty() {
-            settings.severity =
-                SeverityLadder::new(self.severity.clone()).map_err(|e| anyhow::anyhow!("severity: {e}"))?;
+            settings.severity = SeverityLadder::new(self.severity.clone())
+                .map_err(|e| anyhow::anyhow!("severity: {e}"))?;
         }
         Ok(settings)
     }
 
     pub fn playbooks(&self) -> anyhow::Result<Library> {
-        let mut library = Library::builtin().map_err(|e| anyhow::anyhow!("built-in playbooks are invalid:\n{e}"))?;
+        let mut library = Library::builtin()
+            .map_err(|e| anyhow::anyhow!("built-in playbooks are invalid:\n{e}"))?;
         if let Some(dir) = &self.playbooks_dir {
             let extra = Library::load_dir(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
             library.merge(extra);
@@ -62,22 +68,29 @@ impl FileConfig {
 
 /// Opens (and migrates) the store a database URL names.
 pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    let store: Arc<dyn Store> = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Arc::new(
-            kizuki_store_postgres::PgStore::connect(url)
-                .await
-                .context("connecting to PostgreSQL")?,
-        )
-    } else if url.starts_with("sqlite:") {
-        Arc::new(
-            kizuki_store_sqlite::SqliteStore::connect(url)
-                .await
-                .with_context(|| format!("opening SQLite database {url}"))?,
-        )
-    } else {
-        bail!("database URL must start with sqlite:// or postgres:// (got `{}`)", redact_url(url));
-    };
-    store.migrate().await.context("migrating the database schema")?;
+    let store: Arc<dyn Store> =
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Arc::new(
+                kizuki_store_postgres::PgStore::connect(url)
+                    .await
+                    .context("connecting to PostgreSQL")?,
+            )
+        } else if url.starts_with("sqlite:") {
+            Arc::new(
+                kizuki_store_sqlite::SqliteStore::connect(url)
+                    .await
+                    .with_context(|| format!("opening SQLite database {url}"))?,
+            )
+        } else {
+            bail!(
+                "database URL must start with sqlite:// or postgres:// (got `{}`)",
+                redact_url(url)
+            );
+        };
+    store
+        .migrate()
+        .await
+        .context("migrating the database schema")?;
     Ok(store)
 }
 
@@ -101,8 +114,14 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_the_log() {
-        assert_eq!(redact_url("postgres://kizuki:s3cret@db:5432/k"), "postgres://kizuki:***@db:5432/k");
-        assert_eq!(redact_url("sqlite://data/kizuki.db"), "sqlite://data/kizuki.db");
+        assert_eq!(
+            redact_url("postgres://kizuki:s3cret@db:5432/k"),
+            "postgres://kizuki:***@db:5432/k"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/kizuki.db"),
+            "sqlite://data/kizuki.db"
+        );
     }
 
     #[test]
@@ -110,6 +129,11 @@ mod tests {
         let err = toml::from_str::<FileConfig>("timezone = 'UTC'").unwrap_err();
         assert!(err.to_string().contains("timezone"));
         let cfg: FileConfig = toml::from_str("time_zone = 'Mars/Olympus'").unwrap();
-        assert!(cfg.settings().unwrap_err().to_string().contains("time_zone"));
+        assert!(
+            cfg.settings()
+                .unwrap_err()
+                .to_string()
+                .contains("time_zone")
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! `kizuki hunt`: Sigma rules and indicator sweeps over event logs.
 
 use anyhow::{Context, bail};
-use kizuki_hunt::{Format, FieldMap, HitWriter, HuntOutcome, Hunter, Level, LoadOptions, RuleSet, ScanOptions};
+use kizuki_hunt::{
+    FieldMap, Format, HitWriter, HuntOutcome, Hunter, Level, LoadOptions, RuleSet, ScanOptions,
+};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -29,9 +31,10 @@ pub struct HuntArgs {
     /// Write detections here instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Attach the hits to this incident (handled by the caller with the returned outcome).
+    /// Attach the hits to this incident: a timeline entry per rule's first sighting and the
+    /// matched indicators as observables.
     #[arg(long, value_name = "ID")]
-    pub incident: Option<String>,
+    pub incident: Option<i64>,
     /// Only rules of this level or above (informational, low, medium, high, critical).
     #[arg(long, value_name = "LEVEL")]
     pub min_level: Option<String>,
@@ -59,7 +62,9 @@ pub struct HuntArgs {
 }
 
 fn parse_time(s: &str, what: &str) -> anyhow::Result<i64> {
-    kizuki_hunt::time::parse_ms(s).with_context(|| format!("{what}: cannot read {s:?} as a time (use RFC 3339, e.g. 2024-05-01T00:00:00Z)"))
+    kizuki_hunt::time::parse_ms(s).with_context(|| {
+        format!("{what}: cannot read {s:?} as a time (use RFC 3339, e.g. 2024-05-01T00:00:00Z)")
+    })
 }
 
 /// Run the hunt: load rules and indicators, scan, write detections (to --output or stdout)
@@ -67,7 +72,8 @@ fn parse_time(s: &str, what: &str) -> anyhow::Result<i64> {
 pub fn run(args: &HuntArgs) -> anyhow::Result<HuntOutcome> {
     let mut fieldmap = FieldMap::builtin().map_err(anyhow::Error::msg)?;
     if let Some(p) = &args.fieldmap {
-        let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
         fieldmap
             .extend_with(&text, &p.display().to_string())
             .map_err(anyhow::Error::msg)?;
@@ -78,13 +84,22 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<HuntOutcome> {
     };
     let opts = LoadOptions {
         min_level,
-        statuses: (!args.status.is_empty()).then(|| args.status.iter().map(|s| s.to_ascii_lowercase()).collect()),
+        statuses: (!args.status.is_empty())
+            .then(|| args.status.iter().map(|s| s.to_ascii_lowercase()).collect()),
         fieldmap,
     };
     let scan_opts = ScanOptions {
         threads: args.threads,
-        from_ms: args.from.as_deref().map(|s| parse_time(s, "--from")).transpose()?,
-        to_ms: args.to.as_deref().map(|s| parse_time(s, "--to")).transpose()?,
+        from_ms: args
+            .from
+            .as_deref()
+            .map(|s| parse_time(s, "--from"))
+            .transpose()?,
+        to_ms: args
+            .to
+            .as_deref()
+            .map(|s| parse_time(s, "--to"))
+            .transpose()?,
         progress: !args.no_progress,
         ioc_level: None,
     };

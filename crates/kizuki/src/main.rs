@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use kizuki_domain::clock::{Clock, SystemClock};
 use kizuki_domain::incident::{Category, IncidentFilter, NewIncident, Phase};
 use kizuki_domain::timeline::{EntryKind, EntrySource, Lane, NewTimelineEntry};
@@ -19,7 +19,11 @@ mod hunt_cmd;
 use config::{DEFAULT_DATABASE_URL, FileConfig, open_store, redact_url};
 
 #[derive(Debug, Parser)]
-#[command(name = "kizuki", version, about = "Self-hosted incident response: from the first report to the lessons learned")]
+#[command(
+    name = "kizuki",
+    version,
+    about = "Self-hosted incident response: from the first report to the lessons learned"
+)]
 struct Cli {
     /// Configuration file (TOML).
     #[arg(long, global = true, env = "KIZUKI_CONFIG")]
@@ -207,7 +211,10 @@ enum ExportCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -225,9 +232,12 @@ fn main() -> ExitCode {
 
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("KIZUKI_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let filter = EnvFilter::try_from_env("KIZUKI_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
     let json = std::env::var("KIZUKI_LOG_FORMAT").is_ok_and(|v| v == "json");
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -239,23 +249,37 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let file = FileConfig::load(cli.config.as_deref())?;
     match cli.command {
         Command::Serve { listen } => serve(&cli.database, &file, &listen).await,
-        Command::Db { command: DbCommand::Migrate } => {
+        Command::Db {
+            command: DbCommand::Migrate,
+        } => {
             open_store(&cli.database).await?;
             println!("database is up to date ({})", redact_url(&cli.database));
             Ok(ExitCode::SUCCESS)
         }
-        Command::User { command: UserCommand::Create { email, role, name } } => {
+        Command::User {
+            command: UserCommand::Create { email, role, name },
+        } => {
             let store = open_store(&cli.database).await?;
             let new = NewUser::new(&email, &name, role).map_err(|e| anyhow::anyhow!("{e}"))?;
             let user = store.create_user(&new, SystemClock.now()).await?;
             if cli.json {
                 println!("{}", serde_json::to_string_pretty(&user)?);
             } else {
-                println!("created user {} ({}) with role {}", user.email, user.id, user.role);
+                println!(
+                    "created user {} ({}) with role {}",
+                    user.email, user.id, user.role
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Token { command: TokenCommand::Create { user, name, expires_days } } => {
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    user,
+                    name,
+                    expires_days,
+                },
+        } => {
             let store = open_store(&cli.database).await?;
             let email = user.trim().to_lowercase();
             let Some(owner) = store.user_by_email(&email).await? else {
@@ -266,14 +290,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let expires_at = expires_days
                 .map(|d| now.checked_add(jiff::SignedDuration::from_hours(i64::from(d) * 24)))
                 .transpose()?;
-            let token = store.create_token(owner.id, &name, &token_hash(&secret), now, expires_at).await?;
+            let token = store
+                .create_token(owner.id, &name, &token_hash(&secret), now, expires_at)
+                .await?;
             if cli.json {
                 println!(
                     "{}",
                     serde_json::json!({"id": token.id, "user": owner.email, "name": token.name, "expires_at": token.expires_at, "token": secret})
                 );
             } else {
-                eprintln!("token {} created for {}; it is shown only once:", token.id, owner.email);
+                eprintln!(
+                    "token {} created for {}; it is shown only once:",
+                    token.id, owner.email
+                );
                 println!("{secret}");
             }
             Ok(ExitCode::SUCCESS)
@@ -281,7 +310,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Incident { command } => incident(&cli.database, &file, cli.json, command).await,
         Command::Timeline { command } => timeline(&cli.database, &file, cli.json, command).await,
         Command::Playbook { command } => playbook(&file, cli.json, command),
-        Command::Export { command: ExportCommand::Incident { id, output } } => {
+        Command::Export {
+            command: ExportCommand::Incident { id, output },
+        } => {
             let state = state(&cli.database, &file).await?;
             let export = kizuki_server::api::incidents::build_export(&state, id)
                 .await
@@ -289,7 +320,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let json = serde_json::to_string_pretty(&export)?;
             match output {
                 Some(path) => {
-                    std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
+                    std::fs::write(&path, json)
+                        .with_context(|| format!("writing {}", path.display()))?;
                     eprintln!("incident {id} exported to {}", path.display());
                 }
                 None => println!("{json}"),
@@ -313,7 +345,10 @@ fn new_token_secret() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    format!("{TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    format!(
+        "{TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
 }
 
 async fn state(database: &str, file: &FileConfig) -> anyhow::Result<AppState> {
@@ -326,10 +361,14 @@ async fn state(database: &str, file: &FileConfig) -> anyhow::Result<AppState> {
 }
 
 async fn serve(database: &str, file: &FileConfig, listen: &str) -> anyhow::Result<ExitCode> {
-    if let Some(parent) = database.strip_prefix("sqlite://").map(std::path::Path::new).and_then(|p| p.parent())
+    if let Some(parent) = database
+        .strip_prefix("sqlite://")
+        .map(std::path::Path::new)
+        .and_then(|p| p.parent())
         && !parent.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
     }
     let state = state(database, file).await?;
     let listener = tokio::net::TcpListener::bind(listen)
@@ -337,7 +376,10 @@ async fn serve(database: &str, file: &FileConfig, listen: &str) -> anyhow::Resul
         .with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, database = %redact_url(database), backend = state.store.backend(), "kizuki is serving");
-    eprintln!("Kizuki listening on http://{addr} (database: {})", redact_url(database));
+    eprintln!(
+        "Kizuki listening on http://{addr} (database: {})",
+        redact_url(database)
+    );
     kizuki_server::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("kizuki stopped");
     Ok(ExitCode::SUCCESS)
@@ -364,10 +406,22 @@ async fn shutdown_signal() {
     }
 }
 
-async fn incident(database: &str, file: &FileConfig, json: bool, command: IncidentCommand) -> anyhow::Result<ExitCode> {
+async fn incident(
+    database: &str,
+    file: &FileConfig,
+    json: bool,
+    command: IncidentCommand,
+) -> anyhow::Result<ExitCode> {
     let state = state(database, file).await?;
     match command {
-        IncidentCommand::Create { title, category, summary, severity, start_date, restricted } => {
+        IncidentCommand::Create {
+            title,
+            category,
+            summary,
+            severity,
+            start_date,
+            restricted,
+        } => {
             let new = NewIncident {
                 title,
                 summary,
@@ -394,7 +448,13 @@ async fn incident(database: &str, file: &FileConfig, json: bool, command: Incide
                 println!("opened incident {}: {}", incident.id, incident.title);
             }
         }
-        IncidentCommand::List { phase, category, open, query, limit } => {
+        IncidentCommand::List {
+            phase,
+            category,
+            open,
+            query,
+            limit,
+        } => {
             let filter = IncidentFilter {
                 phases: phase,
                 categories: category,
@@ -408,9 +468,15 @@ async fn incident(database: &str, file: &FileConfig, json: bool, command: Incide
             if json {
                 println!("{}", serde_json::to_string_pretty(&page.items)?);
             } else {
-                println!("{:>6}  {:<3} {:<14} {:<20} TITLE", "ID", "LVL", "PHASE", "CATEGORY");
+                println!(
+                    "{:>6}  {:<3} {:<14} {:<20} TITLE",
+                    "ID", "LVL", "PHASE", "CATEGORY"
+                );
                 for i in &page.items {
-                    println!("{:>6}  {:<3} {:<14} {:<20} {}", i.id, i.severity, i.phase, i.category, i.title);
+                    println!(
+                        "{:>6}  {:<3} {:<14} {:<20} {}",
+                        i.id, i.severity, i.phase, i.category, i.title
+                    );
                 }
             }
         }
@@ -425,7 +491,12 @@ async fn incident(database: &str, file: &FileConfig, json: bool, command: Incide
                 println!("#{} {}", i.id, i.title);
                 println!(
                     "category {} · level {} · phase {} · Day {} · start {} ({})",
-                    i.category, i.severity, i.phase, export.incident.day_today, i.start_date, i.start_basis
+                    i.category,
+                    i.severity,
+                    i.phase,
+                    export.incident.day_today,
+                    i.start_date,
+                    i.start_basis
                 );
                 if !i.summary.is_empty() {
                     println!("\n{}", i.summary);
@@ -435,7 +506,10 @@ async fn incident(database: &str, file: &FileConfig, json: bool, command: Incide
                 }
                 println!();
                 for e in &export.timeline {
-                    println!("{:<22} {:<16} {:<14} {}", e.day_label, e.entry.lane, e.entry.kind, e.entry.text);
+                    println!(
+                        "{:<22} {:<16} {:<14} {}",
+                        e.day_label, e.entry.lane, e.entry.kind, e.entry.text
+                    );
                 }
             }
         }
@@ -443,9 +517,24 @@ async fn incident(database: &str, file: &FileConfig, json: bool, command: Incide
     Ok(ExitCode::SUCCESS)
 }
 
-async fn timeline(database: &str, file: &FileConfig, json: bool, command: TimelineCommand) -> anyhow::Result<ExitCode> {
+async fn timeline(
+    database: &str,
+    file: &FileConfig,
+    json: bool,
+    command: TimelineCommand,
+) -> anyhow::Result<ExitCode> {
     let state = state(database, file).await?;
-    let TimelineCommand::Add { incident, lane, kind, text, actor, at, day, time, week } = command;
+    let TimelineCommand::Add {
+        incident,
+        lane,
+        kind,
+        text,
+        actor,
+        at,
+        day,
+        time,
+        week,
+    } = command;
     let Some(found) = state.store.get_incident(incident).await? else {
         bail!("incident {incident} not found");
     };
@@ -466,7 +555,10 @@ async fn timeline(database: &str, file: &FileConfig, json: bool, command: Timeli
     let fields = new
         .into_fields(found.start_date, &state.settings.time_zone, now)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let entry = state.store.add_timeline_entry(incident, &fields, None, now).await?;
+    let entry = state
+        .store
+        .add_timeline_entry(incident, &fields, None, now)
+        .await?;
     let label = kizuki_domain::timeline::day_label(
         found.start_date,
         entry.occurred_at,
@@ -475,9 +567,16 @@ async fn timeline(database: &str, file: &FileConfig, json: bool, command: Timeli
         &state.settings.time_zone,
     );
     if json {
-        println!("{}", serde_json::json!({"entry": entry, "day_label": label}));
+        println!(
+            "{}",
+            serde_json::json!({"entry": entry, "day_label": label})
+        );
     } else {
-        println!("added entry {} at {}", entry.id, label.label(state.settings.language));
+        println!(
+            "added entry {} at {}",
+            entry.id,
+            label.label(state.settings.language)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -491,7 +590,10 @@ fn playbook(file: &FileConfig, json: bool, command: PlaybookCommand) -> anyhow::
             } else {
                 for p in library.list() {
                     let tasks: usize = p.phases.iter().map(|ph| ph.tasks.len()).sum();
-                    println!("{:<24} v{:<3} {:<20} {:>3} tasks  {}", p.id, p.version, p.category, tasks, p.title.en);
+                    println!(
+                        "{:<24} v{:<3} {:<20} {:>3} tasks  {}",
+                        p.id, p.version, p.category, tasks, p.title.en
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -507,14 +609,22 @@ fn playbook(file: &FileConfig, json: bool, command: PlaybookCommand) -> anyhow::
                     }
                 }
             }
-            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
     }
 }
 
 /// Attaches hunting results to an incident: one timeline entry per rule's first sighting
 /// and the matched indicators as observables, all in the CSIRT lane, source "import".
-async fn attach_hunt(state: &AppState, incident_id: i64, outcome: &kizuki_hunt::HuntOutcome) -> anyhow::Result<()> {
+async fn attach_hunt(
+    state: &AppState,
+    incident_id: i64,
+    outcome: &kizuki_hunt::HuntOutcome,
+) -> anyhow::Result<()> {
     use kizuki_domain::observable::{NewObservable, ObservableKind};
     use kizuki_domain::timeline::{TimePrecision, TimelineEntryFields};
     if state.store.get_incident(incident_id).await?.is_none() {
@@ -525,28 +635,54 @@ async fn attach_hunt(state: &AppState, incident_id: i64, outcome: &kizuki_hunt::
         .first_sightings
         .iter()
         .map(|s| TimelineEntryFields {
-            occurred_at: s.time.unwrap_or(now),
+            occurred_at: s
+                .time_ms
+                .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+                .unwrap_or(now),
             precision: TimePrecision::Minute,
             day_part: None,
             lane: Lane::CisoCsirt,
             actor: "kizuki hunt".into(),
             kind: EntryKind::Detection,
             text: format!(
-                "Sigma: {} [{}] (rule {}) on {} — event {}",
-                s.rule_title, s.level, s.rule_id, s.computer, s.event_id
+                "First sighting: {} [{}] ({}) on {}, event {}",
+                s.rule_title,
+                s.level,
+                s.rule_id,
+                s.computer.as_deref().unwrap_or("unknown computer"),
+                s.event_id
+                    .map_or_else(|| "-".to_owned(), |id| id.to_string()),
             ),
             source: EntrySource::Import,
         })
         .collect();
-    let added = state.store.add_timeline_entries(incident_id, &entries, None, now).await?;
+    let added = state
+        .store
+        .add_timeline_entries(incident_id, &entries, None, now)
+        .await?;
     let mut observables = 0;
     for (kind, value) in &outcome.matched_indicators {
-        let Ok(kind) = kind.parse::<ObservableKind>() else { continue };
-        let new = NewObservable { kind, value: value.clone(), note: "matched by kizuki hunt".into(), first_seen: Some(now) };
-        let Ok(normalized) = new.validate() else { continue };
-        state.store.add_observable(incident_id, &new, &normalized, now).await?;
+        let Ok(kind) = kind.as_str().parse::<ObservableKind>() else {
+            continue;
+        };
+        let new = NewObservable {
+            kind,
+            value: value.clone(),
+            note: "matched by kizuki hunt".into(),
+            first_seen: Some(now),
+        };
+        let Ok(normalized) = new.validate() else {
+            continue;
+        };
+        state
+            .store
+            .add_observable(incident_id, &new, &normalized, now)
+            .await?;
         observables += 1;
     }
-    eprintln!("attached to incident {incident_id}: {} timeline entries, {observables} observables", added.len());
+    eprintln!(
+        "attached to incident {incident_id}: {} timeline entries, {observables} observables",
+        added.len()
+    );
     Ok(())
 }

@@ -53,7 +53,7 @@ pub fn read(
     let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let announced = u64::from(parser.header().chunk_count);
     let whole = len.saturating_sub(0x1000) / 0x10000;
-    if whole < announced || (len > 0x1000 && (len - 0x1000) % 0x10000 != 0) {
+    if whole < announced || (len > 0x1000 && !(len - 0x1000).is_multiple_of(0x10000)) {
         let at = 0x1000 + whole * 0x10000;
         errors.push(InputError {
             path: path.to_path_buf(),

@@ -15,8 +15,16 @@ fn is_eve(v: &Value) -> bool {
 }
 
 /// Turn one parsed JSON object into an event.
-pub fn event_from_value(b: &mut EventBuilder<'_>, v: &Value, source: &Arc<str>, record: u64) -> Event {
-    let v = v.get("Event").filter(|e| e.get("System").is_some()).unwrap_or(v);
+pub fn event_from_value(
+    b: &mut EventBuilder<'_>,
+    v: &Value,
+    source: &Arc<str>,
+    record: u64,
+) -> Event {
+    let v = v
+        .get("Event")
+        .filter(|e| e.get("System").is_some())
+        .unwrap_or(v);
     b.push_json("", v);
     if is_eve(v) {
         let mut ev = b.finish(source, record, SourceKind::Eve);

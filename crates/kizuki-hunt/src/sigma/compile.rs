@@ -106,14 +106,25 @@ fn best(cands: impl Iterator<Item = Requirement>) -> Option<Requirement> {
 
 impl FieldMatch {
     fn requirement(&self) -> Option<Requirement> {
-        let MatchKind::Values { groups, all, null, ac, exact } = &self.kind else {
+        let MatchKind::Values {
+            groups,
+            all,
+            null,
+            ac,
+            exact,
+        } = &self.kind
+        else {
             return None;
         };
         if *null {
             return None;
         }
-        let group_lits = |g: &Vec<ValuePattern>| -> Option<Vec<String>> { g.iter().map(pattern_literal).collect() };
-        let wrap = |lits: Vec<String>| -> Requirement { lits.into_iter().map(|l| (self.ids.clone(), l)).collect() };
+        let group_lits = |g: &Vec<ValuePattern>| -> Option<Vec<String>> {
+            g.iter().map(pattern_literal).collect()
+        };
+        let wrap = |lits: Vec<String>| -> Requirement {
+            lits.into_iter().map(|l| (self.ids.clone(), l)).collect()
+        };
         if *all {
             return best(groups.iter().filter_map(|g| group_lits(g).map(wrap)));
         }
@@ -343,7 +354,12 @@ fn raw_values(v: &Value, key: &str) -> Result<Vec<RawValue>, CompileError> {
             Value::String(s) => RawValue::Str(s.clone()),
             Value::Number(n) => RawValue::Num(n.to_string(), n.as_f64().unwrap_or(0.0)),
             Value::Bool(b) => RawValue::Str(b.to_string()),
-            _ => return Err(cerr(Some(key), format!("'{key}': nested lists or maps are not valid values"))),
+            _ => {
+                return Err(cerr(
+                    Some(key),
+                    format!("'{key}': nested lists or maps are not valid values"),
+                ));
+            }
         })
     };
     match v {
@@ -357,11 +373,16 @@ fn raw_values(v: &Value, key: &str) -> Result<Vec<RawValue>, CompileError> {
     }
 }
 
-fn compile_field(key: &str, v: &Value, res: &mut FieldResolver<'_>) -> Result<FieldMatch, CompileError> {
+fn compile_field(
+    key: &str,
+    v: &Value,
+    res: &mut FieldResolver<'_>,
+) -> Result<FieldMatch, CompileError> {
     let mut parts = key.split('|');
     let field = parts.next().unwrap_or("").trim();
     let mods: Vec<&str> = parts.collect();
-    let m: Modifiers = modifier::parse_modifiers(&mods).map_err(|e| cerr(Some(key), format!("'{key}': {e}")))?;
+    let m: Modifiers =
+        modifier::parse_modifiers(&mods).map_err(|e| cerr(Some(key), format!("'{key}': {e}")))?;
     let raw = raw_values(v, key)?;
     let (name, ids) = if field.is_empty() {
         (String::new(), None)
@@ -376,7 +397,12 @@ fn compile_field(key: &str, v: &Value, res: &mut FieldResolver<'_>) -> Result<Fi
         let want = match raw.as_slice() {
             [RawValue::Str(s)] if s.eq_ignore_ascii_case("true") => true,
             [RawValue::Str(s)] if s.eq_ignore_ascii_case("false") => false,
-            _ => return Err(cerr(Some(key), format!("'{key}': exists takes true or false"))),
+            _ => {
+                return Err(cerr(
+                    Some(key),
+                    format!("'{key}': exists takes true or false"),
+                ));
+            }
         };
         return Ok(FieldMatch {
             name,
@@ -387,7 +413,11 @@ fn compile_field(key: &str, v: &Value, res: &mut FieldResolver<'_>) -> Result<Fi
         });
     }
     let null = raw.contains(&RawValue::Null);
-    let non_null: Vec<RawValue> = raw.iter().filter(|r| **r != RawValue::Null).cloned().collect();
+    let non_null: Vec<RawValue> = raw
+        .iter()
+        .filter(|r| **r != RawValue::Null)
+        .cloned()
+        .collect();
     // Keywords without a modifier are substring searches over the whole event.
     let mut m2 = m.clone();
     if ids.is_none() && m2.op == Op::Eq {
@@ -397,7 +427,13 @@ fn compile_field(key: &str, v: &Value, res: &mut FieldResolver<'_>) -> Result<Fi
     let mut fieldref_ids = |n: &str| res.resolve(n).1;
     let mut groups = modifier::compile_values(&non_null, &m2, ph, &mut fieldref_ids)
         .map_err(|e| cerr(Some(key), format!("'{key}': {e}")))?;
-    let eid_values = if field.eq_ignore_ascii_case("EventID") && m.op == Op::Eq && !m.all && !m.neq && !null && m.transforms.is_empty() {
+    let eid_values = if field.eq_ignore_ascii_case("EventID")
+        && m.op == Op::Eq
+        && !m.all
+        && !m.neq
+        && !null
+        && m.transforms.is_empty()
+    {
         non_null
             .iter()
             .map(|r| match r {
@@ -414,21 +450,32 @@ fn compile_field(key: &str, v: &Value, res: &mut FieldResolver<'_>) -> Result<Fi
     if !m.all {
         let flat: Vec<ValuePattern> = groups.drain(..).flatten().collect();
         let simple = |p: &ValuePattern| !p.cased && !p.neq && p.time_part.is_none();
-        let n_contains = flat.iter().filter(|p| simple(p) && matches!(p.pat, Pattern::Contains(_))).count();
-        let n_exact = flat.iter().filter(|p| simple(p) && matches!(p.pat, Pattern::Exact(_))).count();
+        let n_contains = flat
+            .iter()
+            .filter(|p| simple(p) && matches!(p.pat, Pattern::Contains(_)))
+            .count();
+        let n_exact = flat
+            .iter()
+            .filter(|p| simple(p) && matches!(p.pat, Pattern::Exact(_)))
+            .count();
         let mut rest = Vec::new();
         let mut needles: Vec<Vec<u8>> = Vec::new();
         let mut exacts: HashSet<Box<str>> = HashSet::new();
         for p in flat {
             match &p.pat {
-                Pattern::Contains(f) if simple(&p) && n_contains >= 3 => needles.push(f.needle().to_vec()),
+                Pattern::Contains(f) if simple(&p) && n_contains >= 3 => {
+                    needles.push(f.needle().to_vec())
+                }
                 Pattern::Exact(s) if simple(&p) && n_exact >= 3 => {
                     exacts.insert(s.clone());
                 }
                 _ => rest.push(p),
             }
         }
-        ac_needles = needles.iter().map(|n| String::from_utf8_lossy(n).to_lowercase()).collect();
+        ac_needles = needles
+            .iter()
+            .map(|n| String::from_utf8_lossy(n).to_lowercase())
+            .collect();
         if !needles.is_empty() {
             ac = Some(AhoCorasick::new(&needles).map_err(|e| cerr(Some(key), e.to_string()))?);
         }
@@ -452,8 +499,14 @@ fn compile_field(key: &str, v: &Value, res: &mut FieldResolver<'_>) -> Result<Fi
     })
 }
 
-fn compile_selection(name: &str, v: &Value, res: &mut FieldResolver<'_>) -> Result<Selection, CompileError> {
-    let map_alt = |m: &serde_json::Map<String, Value>, res: &mut FieldResolver<'_>| -> Result<Vec<FieldMatch>, CompileError> {
+fn compile_selection(
+    name: &str,
+    v: &Value,
+    res: &mut FieldResolver<'_>,
+) -> Result<Selection, CompileError> {
+    let map_alt = |m: &serde_json::Map<String, Value>,
+                   res: &mut FieldResolver<'_>|
+     -> Result<Vec<FieldMatch>, CompileError> {
         if m.is_empty() {
             return Err(cerr(Some(name), format!("selection '{name}' is empty")));
         }
@@ -463,15 +516,28 @@ fn compile_selection(name: &str, v: &Value, res: &mut FieldResolver<'_>) -> Resu
         Value::Object(m) => vec![map_alt(m, res)?],
         Value::Array(items) => {
             if items.is_empty() {
-                return Err(cerr(Some(name), format!("selection '{name}' is an empty list")));
+                return Err(cerr(
+                    Some(name),
+                    format!("selection '{name}' is an empty list"),
+                ));
             }
             let mut alts = Vec::new();
             let mut keywords = Vec::new();
             for it in items {
                 match it {
                     Value::Object(m) => alts.push(map_alt(m, res)?),
-                    Value::Null => return Err(cerr(Some(name), format!("selection '{name}' has a null item"))),
-                    Value::Array(_) => return Err(cerr(Some(name), format!("selection '{name}' has a nested list"))),
+                    Value::Null => {
+                        return Err(cerr(
+                            Some(name),
+                            format!("selection '{name}' has a null item"),
+                        ));
+                    }
+                    Value::Array(_) => {
+                        return Err(cerr(
+                            Some(name),
+                            format!("selection '{name}' has a nested list"),
+                        ));
+                    }
                     other => keywords.push(other.clone()),
                 }
             }
@@ -480,7 +546,9 @@ fn compile_selection(name: &str, v: &Value, res: &mut FieldResolver<'_>) -> Resu
             }
             alts
         }
-        Value::String(_) | Value::Number(_) | Value::Bool(_) => vec![vec![compile_field("", v, res)?]],
+        Value::String(_) | Value::Number(_) | Value::Bool(_) => {
+            vec![vec![compile_field("", v, res)?]]
+        }
         Value::Null => return Err(cerr(Some(name), format!("selection '{name}' is empty"))),
     };
     Ok(Selection {
@@ -490,7 +558,10 @@ fn compile_selection(name: &str, v: &Value, res: &mut FieldResolver<'_>) -> Resu
 }
 
 /// Compile a `detection:` map.
-pub fn compile_detection(det: &Value, res: &mut FieldResolver<'_>) -> Result<Detection, CompileError> {
+pub fn compile_detection(
+    det: &Value,
+    res: &mut FieldResolver<'_>,
+) -> Result<Detection, CompileError> {
     let Value::Object(map) = det else {
         return Err(cerr(Some("detection"), "'detection' must be a map"));
     };
@@ -505,7 +576,10 @@ pub fn compile_detection(det: &Value, res: &mut FieldResolver<'_>) -> Result<Det
     }
     let conds: Vec<String> = match map.get("condition") {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a.iter().filter_map(|c| c.as_str().map(str::to_string)).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|c| c.as_str().map(str::to_string))
+            .collect(),
         _ => return Err(cerr(Some("detection"), "detection has no condition")),
     };
     if conds.is_empty() {
@@ -513,8 +587,15 @@ pub fn compile_detection(det: &Value, res: &mut FieldResolver<'_>) -> Result<Det
     }
     let mut parsed = Vec::new();
     for c in &conds {
-        parsed.push(condition::parse(c, &names).map_err(|e| cerr(Some("condition:"), format!("condition {c:?}: {e}")))?);
+        parsed.push(
+            condition::parse(c, &names)
+                .map_err(|e| cerr(Some("condition:"), format!("condition {c:?}: {e}")))?,
+        );
     }
-    let cond = if parsed.len() == 1 { parsed.remove(0) } else { Cond::Or(parsed) };
+    let cond = if parsed.len() == 1 {
+        parsed.remove(0)
+    } else {
+        Cond::Or(parsed)
+    };
     Ok(Detection { sels, cond })
 }

@@ -113,7 +113,11 @@ impl Parser<'_> {
             self.pos += 1;
             items.push(self.and()?);
         }
-        Ok(if items.len() == 1 { items.remove(0) } else { Cond::Or(items) })
+        Ok(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            Cond::Or(items)
+        })
     }
     fn and(&mut self) -> Result<Cond, String> {
         let mut items = vec![self.unary()?];
@@ -121,7 +125,11 @@ impl Parser<'_> {
             self.pos += 1;
             items.push(self.unary()?);
         }
-        Ok(if items.len() == 1 { items.remove(0) } else { Cond::And(items) })
+        Ok(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            Cond::And(items)
+        })
     }
     fn unary(&mut self) -> Result<Cond, String> {
         if self.peek() == Some(&Tok::Not) {
@@ -158,7 +166,9 @@ impl Parser<'_> {
                 }
                 Ok(v)
             }
-            other => Err(format!("expected 'them' or a selection pattern after 'of', found {other:?}")),
+            other => Err(format!(
+                "expected 'them' or a selection pattern after 'of', found {other:?}"
+            )),
         }
     }
     fn primary(&mut self) -> Result<Cond, String> {

@@ -39,6 +39,9 @@ pub enum CmpOp {
     Neq,
 }
 
+/// Per referenced rule: ids of each group-by field, and of the value_count field.
+type RuleFieldIds = (Vec<Vec<FieldId>>, Option<Vec<FieldId>>);
+
 /// A loaded correlation rule.
 #[derive(Debug)]
 pub struct Correlation {
@@ -61,7 +64,7 @@ pub struct Correlation {
     /// Whether the referenced rules also report their own matches.
     pub generate: bool,
     /// Per rule position: ids of each group-by field, then of the value field.
-    ids: Vec<(Vec<Vec<FieldId>>, Option<Vec<FieldId>>)>,
+    ids: Vec<RuleFieldIds>,
 }
 
 /// What the scan keeps of a referenced rule's match.
@@ -99,7 +102,10 @@ fn err(d: &RawDoc, id: Option<String>, near: Option<&str>, reason: String) -> Lo
 fn strings(v: Option<&Value>) -> Vec<String> {
     match v {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -117,12 +123,22 @@ pub fn parse(d: &RawDoc, metas: &[Arc<RuleMeta>]) -> Result<Correlation, LoadErr
         Some("temporal") => CorrKind::Temporal,
         Some("temporal_ordered") => CorrKind::TemporalOrdered,
         other => {
-            return Err(err(d, id, Some("type"), format!("unknown correlation type {other:?}")));
+            return Err(err(
+                d,
+                id,
+                Some("type"),
+                format!("unknown correlation type {other:?}"),
+            ));
         }
     };
     let refs = strings(c.get("rules"));
     if refs.is_empty() {
-        return Err(err(d, id, Some("rules"), "correlation names no rules".into()));
+        return Err(err(
+            d,
+            id,
+            Some("rules"),
+            "correlation names no rules".into(),
+        ));
     }
     let mut rules = Vec::new();
     for r in &refs {
@@ -136,16 +152,35 @@ pub fn parse(d: &RawDoc, metas: &[Arc<RuleMeta>]) -> Result<Correlation, LoadErr
                     d,
                     id,
                     Some(r),
-                    format!("correlation refers to rule '{r}', which is not loaded (chained correlations are not supported)"),
+                    format!(
+                        "correlation refers to rule '{r}', which is not loaded (chained correlations are not supported)"
+                    ),
                 ));
             }
         }
     }
     let group_by = strings(c.get("group-by"));
-    let timespan_ms = match c.get("timespan").or_else(|| c.get("timeframe")).and_then(Value::as_str) {
-        Some(t) => crate::time::parse_timespan(t)
-            .ok_or_else(|| err(d, id.clone(), Some("timespan"), format!("invalid timespan '{t}'")))?,
-        None => return Err(err(d, id, Some("correlation"), "correlation has no timespan".into())),
+    let timespan_ms = match c
+        .get("timespan")
+        .or_else(|| c.get("timeframe"))
+        .and_then(Value::as_str)
+    {
+        Some(t) => crate::time::parse_timespan(t).ok_or_else(|| {
+            err(
+                d,
+                id.clone(),
+                Some("timespan"),
+                format!("invalid timespan '{t}'"),
+            )
+        })?,
+        None => {
+            return Err(err(
+                d,
+                id,
+                Some("correlation"),
+                "correlation has no timespan".into(),
+            ));
+        }
     };
     let mut cond = Vec::new();
     let mut value_field = None;
@@ -163,21 +198,41 @@ pub fn parse(d: &RawDoc, metas: &[Arc<RuleMeta>]) -> Result<Correlation, LoadErr
                     continue;
                 }
                 other => {
-                    return Err(err(d, id, Some("condition"), format!("unknown correlation condition '{other}'")));
+                    return Err(err(
+                        d,
+                        id,
+                        Some("condition"),
+                        format!("unknown correlation condition '{other}'"),
+                    ));
                 }
             };
-            let n = v
-                .as_f64()
-                .ok_or_else(|| err(d, id.clone(), Some("condition"), format!("'{k}' needs a number")))?;
+            let n = v.as_f64().ok_or_else(|| {
+                err(
+                    d,
+                    id.clone(),
+                    Some("condition"),
+                    format!("'{k}' needs a number"),
+                )
+            })?;
             cond.push((op, n));
         }
     }
     match kind {
         CorrKind::EventCount | CorrKind::ValueCount if cond.is_empty() => {
-            return Err(err(d, id, Some("condition"), "event_count / value_count need a condition".into()));
+            return Err(err(
+                d,
+                id,
+                Some("condition"),
+                "event_count / value_count need a condition".into(),
+            ));
         }
         CorrKind::ValueCount if value_field.is_none() => {
-            return Err(err(d, id, Some("condition"), "value_count needs 'field' in its condition".into()));
+            return Err(err(
+                d,
+                id,
+                Some("condition"),
+                "value_count needs 'field' in its condition".into(),
+            ));
         }
         _ => {}
     }
@@ -185,7 +240,12 @@ pub fn parse(d: &RawDoc, metas: &[Arc<RuleMeta>]) -> Result<Correlation, LoadErr
     if let Some(Value::Object(al)) = c.get("aliases") {
         for (alias, map) in al {
             let Value::Object(map) = map else {
-                return Err(err(d, id, Some(alias), format!("alias '{alias}' must map rules to fields")));
+                return Err(err(
+                    d,
+                    id,
+                    Some(alias),
+                    format!("alias '{alias}' must map rules to fields"),
+                ));
             };
             let mut per = HashMap::new();
             for (r, f) in map {
@@ -193,7 +253,12 @@ pub fn parse(d: &RawDoc, metas: &[Arc<RuleMeta>]) -> Result<Correlation, LoadErr
                     .iter()
                     .position(|m| m.id == *r || m.name.as_deref() == Some(r.as_str()))
                 else {
-                    return Err(err(d, id, Some(r), format!("alias '{alias}' refers to unknown rule '{r}'")));
+                    return Err(err(
+                        d,
+                        id,
+                        Some(r),
+                        format!("alias '{alias}' refers to unknown rule '{r}'"),
+                    ));
                 };
                 per.insert(i, f.as_str().unwrap_or_default().to_string());
             }
@@ -288,7 +353,11 @@ impl Correlation {
     }
 
     fn upper_bound_only(&self) -> bool {
-        !self.cond.is_empty() && self.cond.iter().all(|(op, _)| matches!(op, CmpOp::Lt | CmpOp::Lte))
+        !self.cond.is_empty()
+            && self
+                .cond
+                .iter()
+                .all(|(op, _)| matches!(op, CmpOp::Lt | CmpOp::Lte))
     }
 
     fn hit(&self, last: &CorrEvent, group: &str, count: usize) -> Hit {
@@ -352,7 +421,11 @@ impl Correlation {
                         }
                         j += 1;
                     }
-                    let n = if self.kind == CorrKind::EventCount { j - i } else { vals.len() };
+                    let n = if self.kind == CorrKind::EventCount {
+                        j - i
+                    } else {
+                        vals.len()
+                    };
                     if self.holds(n as f64) {
                         out.push(self.hit(&g[j - 1], &first.group, n));
                     }
@@ -382,7 +455,11 @@ impl Correlation {
                             break;
                         }
                     }
-                    let n = if self.kind == CorrKind::EventCount { win.len() } else { vals.len() };
+                    let n = if self.kind == CorrKind::EventCount {
+                        win.len()
+                    } else {
+                        vals.len()
+                    };
                     if self.holds(n as f64) {
                         out.push(self.hit(e, &e.group, n));
                         win.clear();
@@ -401,7 +478,11 @@ impl Correlation {
                         .iter()
                         .filter(|t| t.is_some_and(|t| e.time_ms - t <= span))
                         .count();
-                    let ok = if self.cond.is_empty() { n == need } else { self.holds(n as f64) };
+                    let ok = if self.cond.is_empty() {
+                        n == need
+                    } else {
+                        self.holds(n as f64)
+                    };
                     if ok {
                         out.push(self.hit(e, &e.group, n));
                         last_seen.iter_mut().for_each(|t| *t = None);

@@ -152,9 +152,14 @@ mod tests {
     #[test]
     fn builtin_loads() {
         let m = FieldMap::builtin().unwrap();
-        let e = m.lookup(Some("windows"), Some("process_creation"), None).unwrap();
+        let e = m
+            .lookup(Some("windows"), Some("process_creation"), None)
+            .unwrap();
         assert_eq!(e.variants.len(), 2);
         assert!(m.lookup(Some("windows"), None, Some("security")).is_some());
-        assert!(m.lookup(Some("windows"), Some("nothing_like_this"), None).is_none());
+        assert!(
+            m.lookup(Some("windows"), Some("nothing_like_this"), None)
+                .is_none()
+        );
     }
 }

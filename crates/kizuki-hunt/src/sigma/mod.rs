@@ -94,7 +94,9 @@ impl Prefilter {
         let mut needle_rules: Vec<Vec<(u32, Option<Vec<FieldId>>)>> = Vec::new();
         let mut has_req = vec![false; compiled.len()];
         for (r, cr) in compiled.iter().enumerate() {
-            let Some(req) = cr.det.requirement() else { continue };
+            let Some(req) = cr.det.requirement() else {
+                continue;
+            };
             if req.iter().any(|(_, n)| n.is_empty()) {
                 continue;
             }
@@ -121,7 +123,11 @@ impl Prefilter {
         if ac.is_none() {
             has_req.iter_mut().for_each(|h| *h = false);
         }
-        Prefilter { ac, needle_rules, has_req }
+        Prefilter {
+            ac,
+            needle_rules,
+            has_req,
+        }
     }
 }
 
@@ -201,7 +207,11 @@ impl RuleSet {
         Self::from_docs(docs, errors, opts)
     }
 
-    fn from_docs(docs: Vec<rule::RawDoc>, mut errors: Vec<LoadError>, opts: &LoadOptions) -> RuleSet {
+    fn from_docs(
+        docs: Vec<rule::RawDoc>,
+        mut errors: Vec<LoadError>,
+        opts: &LoadOptions,
+    ) -> RuleSet {
         let fm = &opts.fieldmap;
         let mut registry = FieldRegistry::default();
         let meta_ids = MetaIds::new(&mut registry, &fm.meta);
@@ -233,7 +243,11 @@ impl RuleSet {
             };
             let Some(det) = d.doc.get("detection") else {
                 if d.doc.get("action").is_some() {
-                    fail(&mut errors, Some("action"), "rule collections ('action: global/repeat') are not supported".into());
+                    fail(
+                        &mut errors,
+                        Some("action"),
+                        "rule collections ('action: global/repeat') are not supported".into(),
+                    );
                 } else {
                     fail(&mut errors, None, "rule has no 'detection' section".into());
                 }
@@ -250,7 +264,9 @@ impl RuleSet {
                 meta.service.as_deref(),
             ) {
                 Some(e) => e.variants.clone(),
-                None if meta.category.is_none() && meta.service.is_none() => vec![Variant::default()],
+                None if meta.category.is_none() && meta.service.is_none() => {
+                    vec![Variant::default()]
+                }
                 None => {
                     fail(
                         &mut errors,
@@ -272,7 +288,11 @@ impl RuleSet {
                 let mut res = FieldResolver {
                     reg: &mut registry,
                     aliases: &fm.aliases,
-                    renames: if v.fields.is_empty() { &no_renames } else { &v.fields },
+                    renames: if v.fields.is_empty() {
+                        &no_renames
+                    } else {
+                        &v.fields
+                    },
                     placeholders: &fm.placeholders,
                 };
                 match compile::compile_detection(det, &mut res) {
@@ -292,7 +312,12 @@ impl RuleSet {
                 let req = det.required_eids();
                 let eids: Vec<u32> = match (&req, v.event_ids.is_empty()) {
                     (Some(r), true) => r.clone(),
-                    (Some(r), false) => v.event_ids.iter().copied().filter(|e| r.contains(e)).collect(),
+                    (Some(r), false) => v
+                        .event_ids
+                        .iter()
+                        .copied()
+                        .filter(|e| r.contains(e))
+                        .collect(),
                     (None, _) => v.event_ids.clone(),
                 };
                 if !v.event_ids.is_empty() && eids.is_empty() {
@@ -301,7 +326,11 @@ impl RuleSet {
                 }
                 let r = compiled.len() as u32;
                 let fields = det.fields();
-                compiled.push(CompiledRule { meta_idx, det, fields });
+                compiled.push(CompiledRule {
+                    meta_idx,
+                    det,
+                    fields,
+                });
                 if v.channel.is_empty() {
                     index.nochan.add(&eids, r);
                 } else {
@@ -388,7 +417,13 @@ impl RuleSet {
         })
     }
 
-    fn matches_with(&self, ev: &Event, gen_: &mut u32, stamps: &mut Vec<u32>, mut f: impl FnMut(&CompiledRule)) {
+    fn matches_with(
+        &self,
+        ev: &Event,
+        gen_: &mut u32,
+        stamps: &mut Vec<u32>,
+        mut f: impl FnMut(&CompiledRule),
+    ) {
         let pf = &self.prefilter;
         if stamps.len() != self.compiled.len() {
             stamps.clear();

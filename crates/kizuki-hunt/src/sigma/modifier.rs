@@ -158,8 +158,13 @@ pub fn parse_modifiers(mods: &[&str]) -> Result<Modifiers, String> {
         };
         m.op = Op::FieldRef(op);
     }
-    if !m.transforms.is_empty() && !matches!(m.op, Op::Eq | Op::Contains | Op::StartsWith | Op::EndsWith) {
-        return Err("encoding modifiers can only be combined with plain, contains, startswith or endswith".into());
+    if !m.transforms.is_empty()
+        && !matches!(m.op, Op::Eq | Op::Contains | Op::StartsWith | Op::EndsWith)
+    {
+        return Err(
+            "encoding modifiers can only be combined with plain, contains, startswith or endswith"
+                .into(),
+        );
     }
     Ok(m)
 }
@@ -200,16 +205,28 @@ impl Cidr {
     pub fn contains(&self, ip: &IpAddr) -> bool {
         match (self.addr, ip) {
             (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = if self.prefix == 0 { 0 } else { u32::MAX << (32 - self.prefix) };
+                let mask = if self.prefix == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - self.prefix)
+                };
                 (u32::from(n) & mask) == (u32::from(*a) & mask)
             }
             (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = if self.prefix == 0 { 0 } else { u128::MAX << (128 - self.prefix) };
+                let mask = if self.prefix == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - self.prefix)
+                };
                 (u128::from(n) & mask) == (u128::from(*a) & mask)
             }
-            (IpAddr::V4(n), IpAddr::V6(a)) => a
-                .to_ipv4_mapped()
-                .is_some_and(|a4| Cidr { addr: IpAddr::V4(n), prefix: self.prefix }.contains(&IpAddr::V4(a4))),
+            (IpAddr::V4(n), IpAddr::V6(a)) => a.to_ipv4_mapped().is_some_and(|a4| {
+                Cidr {
+                    addr: IpAddr::V4(n),
+                    prefix: self.prefix,
+                }
+                .contains(&IpAddr::V4(a4))
+            }),
             _ => false,
         }
     }
@@ -225,7 +242,7 @@ pub enum Pattern {
     /// Suffix.
     Suffix(Box<str>),
     /// Substring.
-    Contains(memmem::Finder<'static>),
+    Contains(Box<memmem::Finder<'static>>),
     /// Wildcard pattern or regular expression.
     Regex(Regex),
     /// IP network.
@@ -286,7 +303,11 @@ impl ValuePattern {
             Pattern::Prefix(s) => v.starts_with(&**s),
             Pattern::Suffix(s) => v.ends_with(&**s),
             Pattern::Contains(fi) => fi.find(v.as_bytes()).is_some(),
-            Pattern::Regex(r) => r.is_match(if self.time_part.is_some() { v } else { &f.value }),
+            Pattern::Regex(r) => r.is_match(if self.time_part.is_some() {
+                v
+            } else {
+                &f.value
+            }),
             Pattern::Cidr(c) => v.trim().parse::<IpAddr>().is_ok_and(|ip| c.contains(&ip)),
             Pattern::Num(op, n) => parse_num(v).is_some_and(|x| match op {
                 Op::Lt => x < *n,
@@ -383,7 +404,9 @@ fn pieces_to_pattern(mut ps: Vec<Piece>, op: Op, cased: bool) -> Result<Pattern,
             (false, false) => Pattern::Exact(l.into()),
             (false, true) => Pattern::Prefix(l.into()),
             (true, false) => Pattern::Suffix(l.into()),
-            (true, true) => Pattern::Contains(memmem::Finder::new(l.as_bytes()).into_owned()),
+            (true, true) => {
+                Pattern::Contains(Box::new(memmem::Finder::new(l.as_bytes()).into_owned()))
+            }
         });
     }
     let mut re = String::from(if cased { "(?s)^" } else { "(?si)^" });
@@ -395,7 +418,9 @@ fn pieces_to_pattern(mut ps: Vec<Piece>, op: Op, cased: bool) -> Result<Pattern,
         }
     }
     re.push('$');
-    Regex::new(&re).map(Pattern::Regex).map_err(|e| e.to_string())
+    Regex::new(&re)
+        .map(Pattern::Regex)
+        .map_err(|e| e.to_string())
 }
 
 fn utf16(s: &str, le: bool, bom: bool) -> Vec<u8> {
@@ -439,7 +464,9 @@ fn windash(s: &str) -> Vec<String> {
         .filter(|&i| {
             (chars[i] == '-' || chars[i] == '/')
                 && (i == 0 || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_'))
-                && chars.get(i + 1).is_some_and(|c| c.is_alphanumeric() || *c == '_')
+                && chars
+                    .get(i + 1)
+                    .is_some_and(|c| c.is_alphanumeric() || *c == '_')
         })
         .collect();
     if spots.is_empty() {
@@ -499,7 +526,12 @@ pub fn compile_values(
                 let re = regex::RegexBuilder::new(&src)
                     .size_limit(1 << 24)
                     .build()
-                    .map_err(|e| format!("invalid regular expression {text:?}: {}", first_line(&e.to_string())))?;
+                    .map_err(|e| {
+                        format!(
+                            "invalid regular expression {text:?}: {}",
+                            first_line(&e.to_string())
+                        )
+                    })?;
                 vec![mk(Pattern::Regex(re))]
             }
             Op::Cidr => vec![mk(Pattern::Cidr(
@@ -524,17 +556,19 @@ pub fn compile_values(
             }
             Op::Eq | Op::Contains | Op::StartsWith | Op::EndsWith => {
                 if m.time_part.is_some() {
-                    vec![mk(Pattern::Exact(text.trim().trim_start_matches('0').to_string().into()))]
-                        .into_iter()
-                        .map(|mut p| {
-                            if let Pattern::Exact(s) = &p.pat
-                                && s.is_empty()
-                            {
-                                p.pat = Pattern::Exact("0".into());
-                            }
-                            p
-                        })
-                        .collect()
+                    vec![mk(Pattern::Exact(
+                        text.trim().trim_start_matches('0').to_string().into(),
+                    ))]
+                    .into_iter()
+                    .map(|mut p| {
+                        if let Pattern::Exact(s) = &p.pat
+                            && s.is_empty()
+                        {
+                            p.pat = Pattern::Exact("0".into());
+                        }
+                        p
+                    })
+                    .collect()
                 } else {
                     let mut variants: Vec<Vec<u8>> = vec![text.into_bytes()];
                     // Wildcards stay wildcards only without encodings.
@@ -599,7 +633,11 @@ pub fn compile_values(
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or(s).trim().to_string()
+    s.lines()
+        .rfind(|l| !l.trim().is_empty())
+        .unwrap_or(s)
+        .trim()
+        .to_string()
 }
 
 /// Replace `%name%` placeholders with every value configured for them.
@@ -652,8 +690,19 @@ mod tests {
 
     #[test]
     fn wildcard_pieces() {
-        assert_eq!(pieces(r"a\*b"), vec![Piece::Lit('a'), Piece::Lit('*'), Piece::Lit('b')]);
-        assert_eq!(pieces(r"C:\W"), vec![Piece::Lit('C'), Piece::Lit(':'), Piece::Lit('\\'), Piece::Lit('W')]);
+        assert_eq!(
+            pieces(r"a\*b"),
+            vec![Piece::Lit('a'), Piece::Lit('*'), Piece::Lit('b')]
+        );
+        assert_eq!(
+            pieces(r"C:\W"),
+            vec![
+                Piece::Lit('C'),
+                Piece::Lit(':'),
+                Piece::Lit('\\'),
+                Piece::Lit('W')
+            ]
+        );
         assert_eq!(pieces(r"\\*"), vec![Piece::Lit('\\'), Piece::Star]);
     }
 }

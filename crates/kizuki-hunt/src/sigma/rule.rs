@@ -107,7 +107,10 @@ pub struct RuleMeta {
 impl RuleMeta {
     /// The ATT&CK tags (`attack.*`).
     pub fn attack_tags(&self) -> impl Iterator<Item = &str> {
-        self.tags.iter().map(String::as_str).filter(|t| t.starts_with("attack."))
+        self.tags
+            .iter()
+            .map(String::as_str)
+            .filter(|t| t.starts_with("attack."))
     }
 }
 
@@ -124,7 +127,8 @@ pub struct RawDoc {
 
 /// 1-based line of the first occurrence of `needle` in `text`.
 pub fn line_of(text: &str, needle: &str) -> Option<usize> {
-    text.find(needle).map(|p| text[..p].matches('\n').count() + 1)
+    text.find(needle)
+        .map(|p| text[..p].matches('\n').count() + 1)
 }
 
 pub fn line_from_error(msg: &str) -> Option<usize> {
@@ -230,7 +234,9 @@ pub fn meta_of(d: &RawDoc) -> Result<RuleMeta, LoadError> {
     let err = |reason: String| LoadError {
         path: d.path.clone(),
         line: None,
-        rule: id.clone().or_else(|| (!title.is_empty()).then(|| title.clone())),
+        rule: id
+            .clone()
+            .or_else(|| (!title.is_empty()).then(|| title.clone())),
         reason,
     };
     if title.is_empty() {
@@ -241,7 +247,10 @@ pub fn meta_of(d: &RawDoc) -> Result<RuleMeta, LoadError> {
         Some(l) => Level::parse(&l).ok_or_else(|| err(format!("unknown level '{l}'")))?,
     };
     let tags = match doc.get("tags") {
-        Some(Value::Array(a)) => a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|t| t.as_str().map(str::to_string))
+            .collect(),
         _ => Vec::new(),
     };
     let ls = doc.get("logsource");

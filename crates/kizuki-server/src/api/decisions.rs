@@ -8,12 +8,16 @@ use kizuki_domain::decision::{Decision, DecisionOutcome, NewDecision};
 use super::load_incident;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiPath, ApiJson, AuthUser};
+use crate::extract::{ApiJson, ApiPath, AuthUser};
 
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/decisions", tag = "decisions",
     params(("id" = i64, Path, description = "Incident id")),
     responses((status = 200, body = Vec<Decision>), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn list(State(state): State<AppState>, _user: AuthUser, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Vec<Decision>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Vec<Decision>>> {
     load_incident(&state, id).await?;
     Ok(Json(state.store.list_decisions(id).await?))
 }
@@ -35,7 +39,10 @@ pub async fn add(
     if new.chosen.is_some() && new.decided_at.is_none() {
         new.decided_at = Some(now);
     }
-    Ok((StatusCode::CREATED, Json(state.store.add_decision(id, &new, now).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store.add_decision(id, &new, now).await?),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/decisions/{decision_id}/decide", tag = "decisions",
@@ -55,8 +62,12 @@ pub async fn decide(
         .store
         .get_decision(id, decision_id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("decision {decision_id} not found in incident {id}")))?;
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("decision {decision_id} not found in incident {id}"))
+        })?;
     outcome.validate(decision.options.len())?;
     let at = outcome.decided_at.unwrap_or_else(|| state.clock.now());
-    Ok(Json(state.store.decide(id, decision_id, &outcome, at).await?))
+    Ok(Json(
+        state.store.decide(id, decision_id, &outcome, at).await?,
+    ))
 }

@@ -9,12 +9,16 @@ use kizuki_store::CustodyRecord;
 use super::load_incident;
 use crate::AppState;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{ApiPath, ApiJson, AuthUser};
+use crate::extract::{ApiJson, ApiPath, AuthUser};
 
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/evidence", tag = "evidence",
     params(("id" = i64, Path, description = "Incident id")),
     responses((status = 200, body = Vec<EvidenceItem>), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn list(State(state): State<AppState>, _user: AuthUser, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Vec<EvidenceItem>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Vec<EvidenceItem>>> {
     load_incident(&state, id).await?;
     Ok(Json(state.store.list_evidence(id).await?))
 }
@@ -34,7 +38,15 @@ pub async fn add(
     new.validate()?;
     let now = state.clock.now();
     let collected_at = new.collected_at.unwrap_or(now);
-    Ok((StatusCode::CREATED, Json(state.store.add_evidence(id, &new, collected_at, now).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            state
+                .store
+                .add_evidence(id, &new, collected_at, now)
+                .await?,
+        ),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/evidence/{evidence_id}/custody", tag = "evidence",
@@ -50,6 +62,17 @@ pub async fn add_custody(
     ApiJson(event): ApiJson<NewCustodyEvent>,
 ) -> ApiResult<(StatusCode, Json<CustodyEvent>)> {
     event.validate()?;
-    let record = CustodyRecord { at: event.at.unwrap_or_else(|| state.clock.now()), event };
-    Ok((StatusCode::CREATED, Json(state.store.add_custody_event(id, evidence_id, &record).await?)))
+    let record = CustodyRecord {
+        at: event.at.unwrap_or_else(|| state.clock.now()),
+        event,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            state
+                .store
+                .add_custody_event(id, evidence_id, &record)
+                .await?,
+        ),
+    ))
 }

@@ -5,7 +5,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use kizuki_domain::decision::Decision;
 use kizuki_domain::evidence::EvidenceItem;
-use kizuki_domain::incident::{Category, Incident, IncidentFilter, IncidentPatch, NewIncident, Phase};
+use kizuki_domain::incident::{
+    Category, Incident, IncidentFilter, IncidentPatch, NewIncident, Phase,
+};
 use kizuki_domain::legal_clock::{ClockReading, NewLegalClock, statutory_clocks};
 use kizuki_domain::observable::Observable;
 use kizuki_domain::party::Party;
@@ -17,7 +19,7 @@ use super::timeline::{TimelineEntryView, view_entry};
 use super::{load_incident, parse_list};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiPath, ApiJson, ApiQuery, AuthUser};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
 
 /// An incident with what is computed from it at read time.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -34,7 +36,9 @@ pub struct IncidentView {
 pub(crate) async fn view(state: &AppState, incident: Incident) -> ApiResult<IncidentView> {
     let now = state.clock.now();
     let clocks = state.store.list_legal_clocks(incident.id).await?;
-    let today = now.to_zoned_datetime(state.settings.time_zone.clone()).date();
+    let today = now
+        .to_zoned_datetime(state.settings.time_zone.clone())
+        .date();
     let day_today = incident
         .start_date
         .until(today)
@@ -102,7 +106,10 @@ pub async fn list(
         limit,
     };
     let page = state.store.list_incidents(&filter).await?;
-    Ok(Json(IncidentPage { items: page.items, next_before: page.next_before_id }))
+    Ok(Json(IncidentPage {
+        items: page.items,
+        next_before: page.next_before_id,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = NewIncident,
@@ -120,10 +127,19 @@ pub async fn create(
     let clocks = statutory_clocks(&fields.impact)
         .into_iter()
         .map(|kind| {
-            NewLegalClock { kind, name: None, hours: None, started_at: None }.into_fields(&fields.impact, fields.aware_at)
+            NewLegalClock {
+                kind,
+                name: None,
+                hours: None,
+                started_at: None,
+            }
+            .into_fields(&fields.impact, fields.aware_at)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let incident = state.store.create_incident(&fields, &clocks, Some(user.id), now).await?;
+    let incident = state
+        .store
+        .create_incident(&fields, &clocks, Some(user.id), now)
+        .await?;
     tracing::info!(incident = incident.id, user = user.id, "incident created");
     Ok((StatusCode::CREATED, Json(view(&state, incident).await?)))
 }
@@ -163,8 +179,16 @@ pub async fn update(
     }
     let expected = patch.version;
     let fields = patch.apply(&current, &state.settings.severity)?;
-    let updated = state.store.update_incident(id, expected, &fields, state.clock.now()).await?;
-    tracing::info!(incident = id, user = user.id, version = updated.version, "incident updated");
+    let updated = state
+        .store
+        .update_incident(id, expected, &fields, state.clock.now())
+        .await?;
+    tracing::info!(
+        incident = id,
+        user = user.id,
+        version = updated.version,
+        "incident updated"
+    );
     Ok(Json(view(&state, updated).await?))
 }
 
@@ -183,7 +207,8 @@ pub struct IncidentExport {
     pub observables: Vec<Observable>,
 }
 
-pub(crate) async fn build_export(state: &AppState, id: i64) -> ApiResult<IncidentExport> {
+/// Gathers the complete export of one incident (used by the API and `kizuki export`).
+pub async fn build_export(state: &AppState, id: i64) -> ApiResult<IncidentExport> {
     let incident = load_incident(state, id).await?;
     let lang = state.settings.language;
     let timeline = state

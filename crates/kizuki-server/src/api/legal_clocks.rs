@@ -8,15 +8,27 @@ use kizuki_domain::legal_clock::{ClockReading, NewLegalClock};
 use super::load_incident;
 use crate::AppState;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{ApiPath, ApiJson, AuthUser};
+use crate::extract::{ApiJson, ApiPath, AuthUser};
 
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/legal-clocks", tag = "legal-clocks",
     params(("id" = i64, Path, description = "Incident id")),
     responses((status = 200, body = Vec<ClockReading>), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn list(State(state): State<AppState>, _user: AuthUser, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Vec<ClockReading>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Vec<ClockReading>>> {
     load_incident(&state, id).await?;
     let now = state.clock.now();
-    Ok(Json(state.store.list_legal_clocks(id).await?.iter().map(|c| c.read(now)).collect()))
+    Ok(Json(
+        state
+            .store
+            .list_legal_clocks(id)
+            .await?
+            .iter()
+            .map(|c| c.read(now))
+            .collect(),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/legal-clocks", tag = "legal-clocks",

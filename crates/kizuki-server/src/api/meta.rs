@@ -12,7 +12,9 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiPath, AuthUser};
 
 /// Liveness and database reachability; no authentication, no details beyond the backend.
-pub async fn healthz(State(state): State<AppState>) -> (axum::http::StatusCode, Json<serde_json::Value>) {
+pub async fn healthz(
+    State(state): State<AppState>,
+) -> (axum::http::StatusCode, Json<serde_json::Value>) {
     match state.store.ping().await {
         Ok(()) => (
             axum::http::StatusCode::OK,
@@ -40,7 +42,10 @@ pub async fn me(AuthUser(user): AuthUser) -> Json<User> {
 
 #[utoipa::path(get, path = "/api/v1/settings/severity", tag = "meta",
     responses((status = 200, body = Vec<SeverityLevel>)))]
-pub async fn severity_ladder(State(state): State<AppState>, _user: AuthUser) -> Json<Vec<SeverityLevel>> {
+pub async fn severity_ladder(
+    State(state): State<AppState>,
+    _user: AuthUser,
+) -> Json<Vec<SeverityLevel>> {
     Json(state.settings.severity.levels().to_vec())
 }
 
@@ -68,7 +73,10 @@ fn summary(p: &kizuki_playbook::Playbook) -> PlaybookSummary {
 
 #[utoipa::path(get, path = "/api/v1/playbooks", tag = "meta",
     responses((status = 200, body = Vec<PlaybookSummary>)))]
-pub async fn list_playbooks(State(state): State<AppState>, _user: AuthUser) -> Json<Vec<PlaybookSummary>> {
+pub async fn list_playbooks(
+    State(state): State<AppState>,
+    _user: AuthUser,
+) -> Json<Vec<PlaybookSummary>> {
     Json(state.playbooks.list().into_iter().map(summary).collect())
 }
 
@@ -84,8 +92,10 @@ pub async fn get_playbook(
         .playbooks
         .get(&id)
         .ok_or_else(|| ApiError::NotFound(format!("playbook {id} not found")))?;
-    Ok(Json(serde_json::to_value(p).map_err(|e| ApiError::BadQuery {
-        field: "id".into(),
-        message: e.to_string(),
+    Ok(Json(serde_json::to_value(p).map_err(|e| {
+        ApiError::BadQuery {
+            field: "id".into(),
+            message: e.to_string(),
+        }
     })?))
 }

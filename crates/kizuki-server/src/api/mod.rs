@@ -57,15 +57,18 @@ pub(crate) fn parse_list<T: std::str::FromStr<Err = kizuki_domain::UnknownVarian
     field: &str,
     raw: Option<&str>,
 ) -> Result<Vec<T>, ApiError> {
-    let Some(raw) = raw else { return Ok(Vec::new()) };
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
     raw.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
-            s.parse().map_err(|e: kizuki_domain::UnknownVariant| ApiError::BadQuery {
-                field: field.to_owned(),
-                message: e.to_string(),
-            })
+            s.parse()
+                .map_err(|e: kizuki_domain::UnknownVariant| ApiError::BadQuery {
+                    field: field.to_owned(),
+                    message: e.to_string(),
+                })
         })
         .collect()
 }

@@ -3,13 +3,15 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use kizuki_domain::observable::{NewObservable, Observable, ObservableKind, SharedObservable, normalize};
+use kizuki_domain::observable::{
+    NewObservable, Observable, ObservableKind, SharedObservable, normalize,
+};
 use serde::{Deserialize, Serialize};
 
 use super::load_incident;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiPath, ApiJson, ApiQuery, AuthUser};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
 
 /// An observable with the other incidents that share it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -34,7 +36,10 @@ pub async fn list(
             .store
             .incidents_sharing(observable.kind, &observable.normalized, Some(id))
             .await?;
-        out.push(ObservableView { observable, shared_with });
+        out.push(ObservableView {
+            observable,
+            shared_with,
+        });
     }
     Ok(Json(out))
 }
@@ -53,12 +58,21 @@ pub async fn add(
     load_incident(&state, id).await?;
     let normalized = new.validate()?;
     let first_seen = new.first_seen.unwrap_or_else(|| state.clock.now());
-    let observable = state.store.add_observable(id, &new, &normalized, first_seen).await?;
+    let observable = state
+        .store
+        .add_observable(id, &new, &normalized, first_seen)
+        .await?;
     let shared_with = state
         .store
         .incidents_sharing(observable.kind, &observable.normalized, Some(id))
         .await?;
-    Ok((StatusCode::CREATED, Json(ObservableView { observable, shared_with })))
+    Ok((
+        StatusCode::CREATED,
+        Json(ObservableView {
+            observable,
+            shared_with,
+        }),
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -78,6 +92,14 @@ pub async fn search(
     _user: AuthUser,
     ApiQuery(p): ApiQuery<SearchParams>,
 ) -> ApiResult<Json<Vec<SharedObservable>>> {
-    let normalized = normalize(p.kind, &p.value).map_err(|message| ApiError::BadQuery { field: "value".into(), message })?;
-    Ok(Json(state.store.incidents_sharing(p.kind, &normalized, None).await?))
+    let normalized = normalize(p.kind, &p.value).map_err(|message| ApiError::BadQuery {
+        field: "value".into(),
+        message,
+    })?;
+    Ok(Json(
+        state
+            .store
+            .incidents_sharing(p.kind, &normalized, None)
+            .await?,
+    ))
 }

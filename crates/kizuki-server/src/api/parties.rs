@@ -8,12 +8,16 @@ use kizuki_domain::party::{NewParty, Party};
 use super::load_incident;
 use crate::AppState;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{ApiPath, ApiJson, AuthUser};
+use crate::extract::{ApiJson, ApiPath, AuthUser};
 
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/parties", tag = "parties",
     params(("id" = i64, Path, description = "Incident id")),
     responses((status = 200, body = Vec<Party>), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn list(State(state): State<AppState>, _user: AuthUser, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Vec<Party>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Vec<Party>>> {
     load_incident(&state, id).await?;
     Ok(Json(state.store.list_parties(id).await?))
 }
@@ -31,5 +35,8 @@ pub async fn add(
 ) -> ApiResult<(StatusCode, Json<Party>)> {
     load_incident(&state, id).await?;
     new.validate()?;
-    Ok((StatusCode::CREATED, Json(state.store.add_party(id, &new).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store.add_party(id, &new).await?),
+    ))
 }

@@ -13,12 +13,16 @@ use super::load_incident;
 use super::timeline::{TimelineEntryView, view_entry};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiPath, ApiJson, AuthUser};
+use crate::extract::{ApiJson, ApiPath, AuthUser};
 
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/tasks", tag = "tasks",
     params(("id" = i64, Path, description = "Incident id")),
     responses((status = 200, body = Vec<Task>), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn list(State(state): State<AppState>, _user: AuthUser, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Vec<Task>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Vec<Task>>> {
     load_incident(&state, id).await?;
     Ok(Json(state.store.list_tasks(id).await?))
 }
@@ -43,10 +47,19 @@ pub async fn apply_playbook(
 ) -> ApiResult<(StatusCode, Json<Vec<Task>>)> {
     let incident = load_incident(&state, id).await?;
     let playbook = state.playbooks.get(&req.playbook).ok_or_else(|| {
-        let known: Vec<String> = state.playbooks.list().iter().map(|p| p.id.clone()).collect();
+        let known: Vec<String> = state
+            .playbooks
+            .list()
+            .iter()
+            .map(|p| p.id.clone())
+            .collect();
         ApiError::Validation(kizuki_domain::ValidationError::one(
             "playbook",
-            format!("unknown playbook `{}`; known: {}", req.playbook, known.join(", ")),
+            format!(
+                "unknown playbook `{}`; known: {}",
+                req.playbook,
+                known.join(", ")
+            ),
         ))
     })?;
     let tasks = playbook.plan(
@@ -123,7 +136,12 @@ pub async fn complete(
     let (task, entry) = state.store.complete_task(id, task_id, &completion).await?;
     Ok(Json(CompletedTask {
         task,
-        timeline_entry: view_entry(entry, incident.start_date, &state.settings.time_zone, state.settings.language),
+        timeline_entry: view_entry(
+            entry,
+            incident.start_date,
+            &state.settings.time_zone,
+            state.settings.language,
+        ),
     }))
 }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::{load_incident, parse_list};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiPath, ApiJson, ApiQuery, AuthUser};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
 
 /// An entry with its study-style label.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -36,8 +36,19 @@ pub struct TimelineEntryView {
     pub local_date: Date,
 }
 
-pub(crate) fn view_entry(entry: TimelineEntry, start: Date, tz: &TimeZone, lang: Language) -> TimelineEntryView {
-    let label = day_label(start, entry.occurred_at, entry.precision, entry.day_part, tz);
+pub(crate) fn view_entry(
+    entry: TimelineEntry,
+    start: Date,
+    tz: &TimeZone,
+    lang: Language,
+) -> TimelineEntryView {
+    let label = day_label(
+        start,
+        entry.occurred_at,
+        entry.precision,
+        entry.day_part,
+        tz,
+    );
     TimelineEntryView {
         day_number: label.day,
         week_number: label.week,
@@ -115,9 +126,17 @@ pub async fn add(
     let tz = &state.settings.time_zone;
     let now = state.clock.now();
     let fields = new.into_fields(incident.start_date, tz, now)?;
-    let entry = state.store.add_timeline_entry(id, &fields, Some(user.id), now).await?;
+    let entry = state
+        .store
+        .add_timeline_entry(id, &fields, Some(user.id), now)
+        .await?;
     Ok((
         StatusCode::CREATED,
-        Json(view_entry(entry, incident.start_date, tz, state.settings.language)),
+        Json(view_entry(
+            entry,
+            incident.start_date,
+            tz,
+            state.settings.language,
+        )),
     ))
 }

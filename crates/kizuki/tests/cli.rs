@@ -1,0 +1,366 @@
+//! The `kizuki` binary as an administrator uses it: real processes, a real SQLite file,
+//! a real server on a loopback port.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly by design
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn kizuki(db: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kizuki"))
+        .arg("--database")
+        .arg(db)
+        .args(args)
+        .env_remove("KIZUKI_CONFIG")
+        .env_remove("KIZUKI_DATABASE_URL")
+        .output()
+        .unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn failed(out: &Output) -> String {
+    assert!(
+        !out.status.success(),
+        "expected failure, got: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+fn temp_db() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("nested/kizuki.db").display());
+    (dir, url)
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[test]
+fn administrator_flow_from_user_to_export() {
+    let (dir, db) = temp_db();
+    ok(&kizuki(&db, &["db", "migrate"]));
+    let created = ok(&kizuki(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "Lead@Example.JP",
+            "--role",
+            "incident_commander",
+        ],
+    ));
+    assert!(created.contains("lead@example.jp"), "{created}");
+    let err = failed(&kizuki(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "lead@example.jp",
+            "--role",
+            "responder",
+        ],
+    ));
+    assert!(err.contains("already exists"), "{err}");
+    let err = failed(&kizuki(
+        &db,
+        &["user", "create", "--email", "x@example.jp", "--role", "god"],
+    ));
+    assert!(err.contains("role"), "{err}");
+
+    let token_out = ok(&kizuki(
+        &db,
+        &["token", "create", "--user", "lead@example.jp"],
+    ));
+    let token = token_out.lines().last().unwrap();
+    assert!(token.starts_with("kzk_") && token.len() > 40, "{token_out}");
+    let err = failed(&kizuki(
+        &db,
+        &["token", "create", "--user", "nobody@example.jp"],
+    ));
+    assert!(err.contains("no user"), "{err}");
+
+    let inc: Value = serde_json::from_str(&ok(&kizuki(
+        &db,
+        &[
+            "--json",
+            "incident",
+            "create",
+            "--title",
+            "Ransomware at branches",
+            "--category",
+            "ransomware",
+            "--start-date",
+            "2026-06-02",
+        ],
+    )))
+    .unwrap();
+    let id = inc["id"].as_i64().unwrap().to_string();
+    let err = failed(&kizuki(
+        &db,
+        &["incident", "create", "--title", "x", "--category", "worm"],
+    ));
+    assert!(err.contains("category") || err.contains("worm"), "{err}");
+
+    let added = ok(&kizuki(
+        &db,
+        &[
+            "timeline",
+            "add",
+            "--incident",
+            &id,
+            "--lane",
+            "it_business",
+            "--kind",
+            "containment",
+            "--text",
+            "Branches unplugged by phone",
+            "--day",
+            "7",
+            "--time",
+            "08:30",
+        ],
+    ));
+    assert!(added.contains("7日目 8:30"), "{added}");
+    let err = failed(&kizuki(
+        &db,
+        &[
+            "timeline",
+            "add",
+            "--incident",
+            &id,
+            "--lane",
+            "it_business",
+            "--kind",
+            "containment",
+            "--text",
+            "x",
+            "--day",
+            "1",
+            "--time",
+            "8h",
+        ],
+    ));
+    assert!(err.contains("time_of_day"), "{err}");
+
+    let list: Value = serde_json::from_str(&ok(&kizuki(
+        &db,
+        &["--json", "incident", "list", "--category", "ransomware"],
+    )))
+    .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let shown = ok(&kizuki(&db, &["incident", "show", &id]));
+    assert!(
+        shown.contains("Branches unplugged by phone") && shown.contains("7日目 8:30"),
+        "{shown}"
+    );
+
+    let export_path = dir.path().join("export.json");
+    ok(&kizuki(
+        &db,
+        &[
+            "export",
+            "incident",
+            &id,
+            "--output",
+            export_path.to_str().unwrap(),
+        ],
+    ));
+    let export: Value =
+        serde_json::from_str(&std::fs::read_to_string(&export_path).unwrap()).unwrap();
+    assert_eq!(export["incident"]["title"], "Ransomware at branches");
+    assert_eq!(export["timeline"][0]["day_label_en"], "Day 7 8:30");
+    let err = failed(&kizuki(&db, &["export", "incident", "999"]));
+    assert!(err.contains("999"), "{err}");
+}
+
+#[test]
+fn playbook_validate_names_file_line_and_field() {
+    let (dir, db) = temp_db();
+    let good = workspace_root().join("playbooks/ransomware.yml");
+    let out = ok(&kizuki(
+        &db,
+        &["playbook", "validate", good.to_str().unwrap()],
+    ));
+    assert!(out.contains("ok"), "{out}");
+
+    let text = std::fs::read_to_string(&good).unwrap();
+    let (line_no, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.trim_start().starts_with("lane:"))
+        .unwrap();
+    let broken_text = text.replacen(line, &line.replace(line.trim_start(), "lane: marketing"), 1);
+    let broken = dir.path().join("broken.yml");
+    std::fs::write(&broken, broken_text).unwrap();
+    let err = failed(&kizuki(
+        &db,
+        &["playbook", "validate", broken.to_str().unwrap()],
+    ));
+    assert!(
+        err.contains(&format!("broken.yml:{}", line_no + 1)),
+        "{err}"
+    );
+    assert!(err.contains("lane") && err.contains("marketing"), "{err}");
+
+    let list = ok(&kizuki(&db, &["playbook", "list"]));
+    for id in [
+        "ransomware",
+        "web_defacement",
+        "targeted_email",
+        "cloud_exposure",
+        "crypto_mining",
+        "data_leak",
+    ] {
+        assert!(list.contains(id), "{id} missing from:\n{list}");
+    }
+}
+
+#[test]
+fn a_database_url_of_unknown_kind_is_refused_clearly() {
+    let err = failed(&kizuki(
+        "mysql://root:hunter2@db/kizuki",
+        &["db", "migrate"],
+    ));
+    assert!(
+        err.contains("sqlite://") && err.contains("postgres://"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "password leaked: {err}");
+}
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(db: &str) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kizuki"))
+            .args(["--database", db, "serve", "--listen", "127.0.0.1:0"])
+            .env("KIZUKI_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let addr = loop {
+            assert!(Instant::now() < deadline, "server did not start");
+            let line = lines.next().unwrap().unwrap();
+            if let Some(rest) = line.strip_prefix("Kizuki listening on http://") {
+                break rest.split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, addr }
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> (u16, String) {
+        let mut stream = TcpStream::connect(&self.addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+            self.addr
+        );
+        if let Some(t) = token {
+            req.push_str(&format!("Authorization: Bearer {t}\r\n"));
+        }
+        let body = body.unwrap_or("");
+        if !body.is_empty() {
+            req.push_str("Content-Type: application/json\r\n");
+        }
+        req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+        stream.write_all(req.as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let status = response[9..12].parse().unwrap();
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    fn stop(mut self) -> std::process::ExitStatus {
+        Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+#[test]
+fn serve_answers_health_and_the_api_with_a_token_and_stops_cleanly() {
+    let (_dir, db) = temp_db();
+    ok(&kizuki(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "r@example.jp",
+            "--role",
+            "responder",
+        ],
+    ));
+    let token_out = ok(&kizuki(&db, &["token", "create", "--user", "r@example.jp"]));
+    let token = token_out.lines().last().unwrap().to_owned();
+
+    let server = Server::start(&db);
+    let (status, body) = server.request("GET", "/healthz", None, None);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("sqlite"));
+    let (status, _) = server.request("GET", "/api/v1/incidents", None, None);
+    assert_eq!(status, 401);
+    let (status, body) = server.request(
+        "POST",
+        "/api/v1/incidents",
+        Some(&token),
+        Some(r#"{"title":"Suspicious login from abroad","category":"unauthorised_access"}"#),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = server.request("GET", "/api/v1/incidents", Some(&token), None);
+    assert_eq!(status, 200);
+    assert!(body.contains("Suspicious login from abroad"));
+    let (status, body) = server.request("GET", "/api/openapi.json", None, None);
+    assert_eq!(status, 200);
+    assert!(body.contains("\"openapi\":\"3.1"));
+    assert!(server.stop().success(), "SIGTERM leads to a clean exit");
+}
