@@ -79,7 +79,8 @@ impl NewDecision {
         }
         for (i, o) in self.options.iter().enumerate() {
             v.text(&format!("options[{i}].label"), &o.label, limits::TITLE);
-            v.optional_text(&format!("options[{i}].scenario"), &o.scenario, limits::TEXT);
+            // The point of a decision record: each option with what happens if it is taken.
+            v.text(&format!("options[{i}].scenario"), &o.scenario, limits::TEXT);
         }
         if let Some(c) = self.chosen {
             check_chosen(&mut v, c, self.options.len());
@@ -89,6 +90,8 @@ impl NewDecision {
         }
         v.optional_text("decided_by", &self.decided_by, limits::NAME);
         v.optional_text("rationale", &self.rationale, limits::TEXT);
+        v.optional_instant("decided_at", self.decided_at);
+        v.optional_instant("decide_by", self.decide_by);
         v.finish()
     }
 }
@@ -99,6 +102,7 @@ impl DecisionOutcome {
         check_chosen(&mut v, self.chosen, options);
         v.text("decided_by", &self.decided_by, limits::NAME);
         v.optional_text("rationale", &self.rationale, limits::TEXT);
+        v.optional_instant("decided_at", self.decided_at);
         v.finish()
     }
 }
@@ -141,6 +145,9 @@ mod tests {
             .into_iter()
             .map(|e| e.field)
             .collect();
-        assert_eq!(fields, ["options", "chosen", "decided_by"]);
+        assert_eq!(
+            fields,
+            ["options", "options[0].scenario", "chosen", "decided_by"]
+        );
     }
 }

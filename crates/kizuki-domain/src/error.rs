@@ -62,15 +62,43 @@ impl Validator {
     pub fn text(&mut self, field: &str, value: &str, max: usize) {
         if value.trim().is_empty() {
             self.push(field, "must not be empty");
-        } else if value.chars().count() > max {
-            self.push(field, format!("must be at most {max} characters"));
+        } else {
+            self.optional_text(field, value, max);
         }
     }
 
-    /// Optional text may be empty but not longer than `max` characters.
+    /// Optional text may be empty but not longer than `max` characters, and holds no control
+    /// characters other than tab and line breaks (a NUL cannot be stored everywhere).
     pub fn optional_text(&mut self, field: &str, value: &str, max: usize) {
         if value.chars().count() > max {
             self.push(field, format!("must be at most {max} characters"));
+        } else if value
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            self.push(field, "must not contain control characters");
+        }
+    }
+
+    /// Instants must fall in the years 1900–2199: anything else is a typo, and not every
+    /// database can store it.
+    pub fn instant(&mut self, field: &str, value: jiff::Timestamp) {
+        if !(EARLIEST..LATEST).contains(&value.as_second()) {
+            self.push(field, "must be between the years 1900 and 2199");
+        }
+    }
+
+    /// Optional instant, same bounds.
+    pub fn optional_instant(&mut self, field: &str, value: Option<jiff::Timestamp>) {
+        if let Some(v) = value {
+            self.instant(field, v);
+        }
+    }
+
+    /// Dates must fall in the years 1900–2199.
+    pub fn date(&mut self, field: &str, value: jiff::civil::Date) {
+        if !(1900..2200).contains(&value.year()) {
+            self.push(field, "must be between the years 1900 and 2199");
         }
     }
 
@@ -84,6 +112,10 @@ impl Validator {
         }
     }
 }
+
+/// 1900-01-01T00:00:00Z and 2200-01-01T00:00:00Z as Unix seconds.
+const EARLIEST: i64 = -2_208_988_800;
+const LATEST: i64 = 7_258_118_400;
 
 /// Limits that keep one record from swallowing the database.
 pub mod limits {

@@ -85,6 +85,7 @@ impl NewEvidence {
         v.optional_text("description", &self.description, limits::TEXT);
         v.optional_text("location", &self.location, limits::NAME);
         v.text("collected_by", &self.collected_by, limits::NAME);
+        v.optional_instant("collected_at", self.collected_at);
         if let Some(h) = &self.sha256 {
             let h = h.trim().to_ascii_lowercase();
             if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -102,6 +103,7 @@ impl NewCustodyEvent {
         v.text("handler", &self.handler, limits::NAME);
         v.optional_text("location", &self.location, limits::NAME);
         v.optional_text("note", &self.note, limits::TEXT);
+        v.optional_instant("at", self.at);
         v.finish()
     }
 }

@@ -171,8 +171,9 @@ pub struct NewIncident {
     #[serde(default)]
     #[schema(value_type = Option<String>, format = Date)]
     pub start_date: Option<Date>,
-    #[serde(default = "detection_basis")]
-    pub start_basis: StartBasis,
+    /// Defaults to the organisation's setting.
+    #[serde(default)]
+    pub start_basis: Option<StartBasis>,
     /// Defaults to now.
     #[serde(default)]
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -189,10 +190,6 @@ pub struct NewIncident {
 
 fn unknown_source() -> DetectionSource {
     DetectionSource::Unknown
-}
-
-fn detection_basis() -> StartBasis {
-    StartBasis::Detection
 }
 
 /// A partial update. Fields left out stay as they are; `version` is the one the editor read.
@@ -213,8 +210,63 @@ pub struct IncidentPatch {
     pub aware_at: Option<Timestamp>,
     pub affected_units: Option<Vec<String>>,
     pub affected_assets: Option<Vec<String>>,
-    pub impact: Option<Impact>,
+    /// Only the impact fields given change; the others stay.
+    pub impact: Option<ImpactPatch>,
     pub restricted: Option<bool>,
+}
+
+/// A partial update of the impact.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImpactPatch {
+    pub confidentiality: Option<bool>,
+    pub integrity: Option<bool>,
+    pub availability: Option<bool>,
+    pub personal_data: Option<bool>,
+    /// `null` clears the count.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<u64>)]
+    pub personal_data_count: Option<Option<u64>>,
+    pub unauthorised_act: Option<bool>,
+    pub gdpr: Option<bool>,
+    pub notes: Option<String>,
+}
+
+/// Tells a field left out (`None`) from an explicit `null` (`Some(None)`).
+fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>, D::Error> {
+    Option::<u64>::deserialize(d).map(Some)
+}
+
+impl ImpactPatch {
+    fn apply(self, impact: &mut Impact) {
+        let Self {
+            confidentiality,
+            integrity,
+            availability,
+            personal_data,
+            personal_data_count,
+            unauthorised_act,
+            gdpr,
+            notes,
+        } = self;
+        let set = |slot: &mut bool, v: Option<bool>| {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        };
+        set(&mut impact.confidentiality, confidentiality);
+        set(&mut impact.integrity, integrity);
+        set(&mut impact.availability, availability);
+        set(&mut impact.personal_data, personal_data);
+        set(&mut impact.unauthorised_act, unauthorised_act);
+        set(&mut impact.gdpr, gdpr);
+        if let Some(count) = personal_data_count {
+            impact.personal_data_count = count;
+        }
+        if let Some(notes) = notes {
+            impact.notes = notes;
+        }
+    }
 }
 
 /// The fields of an incident a writer controls; storage adds id, version and times.
@@ -242,6 +294,7 @@ impl NewIncident {
         ladder: &SeverityLadder,
         now: Timestamp,
         tz: &jiff::tz::TimeZone,
+        default_basis: StartBasis,
     ) -> Result<IncidentFields, ValidationError> {
         let aware_at = self.aware_at.unwrap_or(now);
         let fields = IncidentFields {
@@ -254,24 +307,32 @@ impl NewIncident {
             start_date: self
                 .start_date
                 .unwrap_or_else(|| aware_at.to_zoned_datetime(tz.clone()).date()),
-            start_basis: self.start_basis,
+            start_basis: self.start_basis.unwrap_or(default_basis),
             aware_at,
             affected_units: self.affected_units,
             affected_assets: self.affected_assets,
             impact: self.impact,
             restricted: self.restricted,
         };
-        fields.validate(ladder)?;
+        fields.validate(ladder, true)?;
         Ok(fields)
     }
 }
 
 impl IncidentFields {
-    pub fn validate(&self, ladder: &SeverityLadder) -> Result<(), ValidationError> {
+    /// Checks every rule. The severity is checked against the ladder only when it is being
+    /// set: an incident triaged on a longer ladder stays editable after the ladder shrinks.
+    pub fn validate(
+        &self,
+        ladder: &SeverityLadder,
+        check_severity: bool,
+    ) -> Result<(), ValidationError> {
         let mut v = Validator::new();
         v.text("title", &self.title, limits::TITLE);
         v.optional_text("summary", &self.summary, limits::TEXT);
-        if !ladder.contains(self.severity) {
+        v.instant("aware_at", self.aware_at);
+        v.date("start_date", self.start_date);
+        if check_severity && !ladder.contains(self.severity) {
             v.push(
                 "severity",
                 format!(
@@ -318,14 +379,7 @@ fn check_names(v: &mut Validator, field: &str, names: &[String]) {
         v.push(field, format!("at most {} items", limits::LIST_ITEMS));
     }
     for (i, n) in names.iter().enumerate() {
-        if n.trim().is_empty() {
-            v.push(format!("{field}[{i}]"), "must not be empty");
-        } else if n.chars().count() > limits::NAME {
-            v.push(
-                format!("{field}[{i}]"),
-                format!("must be at most {} characters", limits::NAME),
-            );
-        }
+        v.text(&format!("{field}[{i}]"), n, limits::NAME);
     }
 }
 
@@ -365,6 +419,7 @@ impl IncidentPatch {
         if let Some(x) = self.category {
             f.category = x;
         }
+        let severity_set = self.severity.is_some();
         if let Some(x) = self.severity {
             f.severity = x;
         }
@@ -390,12 +445,12 @@ impl IncidentPatch {
             f.affected_assets = x;
         }
         if let Some(x) = self.impact {
-            f.impact = x;
+            x.apply(&mut f.impact);
         }
         if let Some(x) = self.restricted {
             f.restricted = x;
         }
-        f.validate(ladder)?;
+        f.validate(ladder, severity_set)?;
         Ok(f)
     }
 }
@@ -500,6 +555,97 @@ mod tests {
     }
 
     #[test]
+    fn patching_one_impact_field_keeps_the_others() {
+        let mut current = sample();
+        current.impact = Impact {
+            availability: true,
+            notes: "e-mail down".into(),
+            personal_data_count: None,
+            ..Impact::default()
+        };
+        let patch: IncidentPatch = serde_json::from_str(
+            r#"{"version": 1, "impact": {"personal_data": true, "personal_data_count": 1200}}"#,
+        )
+        .unwrap();
+        let f = patch.apply(&current, &SeverityLadder::default()).unwrap();
+        assert!(f.impact.availability && f.impact.personal_data);
+        assert_eq!(f.impact.notes, "e-mail down");
+        assert_eq!(f.impact.personal_data_count, Some(1200));
+        let mut with_count = current.clone();
+        with_count.impact = f.impact.clone();
+        let clear: IncidentPatch =
+            serde_json::from_str(r#"{"version": 1, "impact": {"personal_data_count": null}}"#)
+                .unwrap();
+        assert_eq!(
+            clear
+                .apply(&with_count, &SeverityLadder::default())
+                .unwrap()
+                .impact
+                .personal_data_count,
+            None
+        );
+    }
+
+    #[test]
+    fn a_level_above_a_shrunk_ladder_does_not_block_other_edits() {
+        let mut current = sample();
+        current.severity = 4;
+        let three = SeverityLadder::new(SeverityLadder::default().levels()[..3].to_vec()).unwrap();
+        let patch = IncidentPatch {
+            version: 1,
+            phase: Some(Phase::Triage),
+            ..Default::default()
+        };
+        assert_eq!(patch.apply(&current, &three).unwrap().phase, Phase::Triage);
+        let raise = IncidentPatch {
+            version: 1,
+            severity: Some(4),
+            ..Default::default()
+        };
+        assert_eq!(
+            raise.apply(&current, &three).unwrap_err().errors[0].field,
+            "severity"
+        );
+    }
+
+    #[test]
+    fn control_characters_and_absurd_times_are_refused() {
+        let mut current = sample();
+        current.title = "ok".into();
+        let nul = IncidentPatch {
+            version: 1,
+            title: Some("a\u{0}b".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            nul.apply(&current, &SeverityLadder::default())
+                .unwrap_err()
+                .errors[0]
+                .field,
+            "title"
+        );
+        let ancient = IncidentPatch {
+            version: 1,
+            aware_at: Some("-005000-01-01T00:00:00Z".parse().unwrap()),
+            ..Default::default()
+        };
+        assert_eq!(
+            ancient
+                .apply(&current, &SeverityLadder::default())
+                .unwrap_err()
+                .errors[0]
+                .field,
+            "aware_at"
+        );
+        current.title = "multi\nline\ttext".into();
+        assert!(
+            IncidentFields::from_incident(&current)
+                .validate(&SeverityLadder::default(), true)
+                .is_ok()
+        );
+    }
+
+    #[test]
     fn new_incident_reports_every_broken_field_at_once() {
         let new = NewIncident {
             title: "  ".into(),
@@ -509,7 +655,7 @@ mod tests {
             phase: None,
             detection_source: DetectionSource::Edr,
             start_date: None,
-            start_basis: StartBasis::Detection,
+            start_basis: None,
             aware_at: None,
             affected_units: vec!["".into()],
             affected_assets: vec![],
@@ -521,6 +667,7 @@ mod tests {
                 &SeverityLadder::default(),
                 "2026-01-05T00:00:00Z".parse().unwrap(),
                 &jiff::tz::TimeZone::UTC,
+                StartBasis::Detection,
             )
             .unwrap_err();
         let fields: Vec<_> = err.errors.iter().map(|e| e.field.as_str()).collect();

@@ -92,24 +92,11 @@ impl NewLegalClock {
         impact: &Impact,
         aware_at: Timestamp,
     ) -> Result<LegalClockFields, ValidationError> {
+        let mut v = Validator::new();
+        v.optional_instant("started_at", self.started_at);
         let started_at = self.started_at.unwrap_or(aware_at);
-        let (name, due, overdue) = match self.kind {
-            ClockKind::AppiPreliminary => (
-                "APPI preliminary report / 個人情報保護委員会への速報".to_owned(),
-                72,
-                120,
-            ),
-            ClockKind::AppiFinal => {
-                let days = if impact.unauthorised_act { 60 } else { 30 };
-                (
-                    format!("APPI final report ({days} days) / 個人情報保護委員会への確報"),
-                    days * 24,
-                    days * 24,
-                )
-            }
-            ClockKind::Gdpr => ("GDPR Art. 33 notification (72 h)".to_owned(), 72, 72),
+        let fields = match self.kind {
             ClockKind::Custom => {
-                let mut v = Validator::new();
                 let name = self.name.clone().unwrap_or_default();
                 v.text("name", &name, limits::NAME);
                 match self.hours {
@@ -117,25 +104,69 @@ impl NewLegalClock {
                     Some(_) => v.push("hours", "must be between 1 and 8784"),
                     None => v.push("hours", "is required for a custom clock"),
                 }
-                v.finish()?;
                 let h = self.hours.unwrap_or(1);
-                (name, h, h)
+                LegalClockFields {
+                    kind: self.kind,
+                    name,
+                    due_hours: h,
+                    overdue_hours: h,
+                    started_at,
+                }
+            }
+            kind => {
+                if self.hours.is_some() {
+                    v.push(
+                        "hours",
+                        "only custom clocks take hours; statutory ones are fixed",
+                    );
+                }
+                if self.name.is_some() {
+                    v.push("name", "only custom clocks take a name");
+                }
+                statutory(kind, impact, started_at)
             }
         };
-        if self.kind != ClockKind::Custom && self.hours.is_some() {
-            return Err(ValidationError::one(
-                "hours",
-                "only custom clocks take hours; statutory ones are fixed",
-            ));
-        }
-        Ok(LegalClockFields {
-            kind: self.kind,
-            name,
-            due_hours: due,
-            overdue_hours: overdue,
-            started_at,
-        })
+        v.finish()?;
+        Ok(fields)
     }
+}
+
+/// The fixed terms of a statutory clock.
+fn statutory(kind: ClockKind, impact: &Impact, started_at: Timestamp) -> LegalClockFields {
+    let (name, due, overdue) = match kind {
+        ClockKind::AppiPreliminary => (
+            "APPI preliminary report / 個人情報保護委員会への速報".to_owned(),
+            72,
+            120,
+        ),
+        ClockKind::AppiFinal => {
+            let days = if impact.unauthorised_act { 60 } else { 30 };
+            (
+                format!("APPI final report ({days} days) / 個人情報保護委員会への確報"),
+                days * 24,
+                days * 24,
+            )
+        }
+        ClockKind::Gdpr | ClockKind::Custom => {
+            ("GDPR Art. 33 notification (72 h)".to_owned(), 72, 72)
+        }
+    };
+    LegalClockFields {
+        kind,
+        name,
+        due_hours: due,
+        overdue_hours: overdue,
+        started_at,
+    }
+}
+
+/// The statutory clocks an incident's impact calls for, started at awareness. Storage keeps one
+/// clock per statutory kind and incident, and updates a clock not yet met when these change.
+pub fn statutory_clock_fields(impact: &Impact, aware_at: Timestamp) -> Vec<LegalClockFields> {
+    statutory_clocks(impact)
+        .into_iter()
+        .map(|kind| statutory(kind, impact, aware_at))
+        .collect()
 }
 
 /// The statutory clocks an incident's impact calls for.

@@ -64,6 +64,7 @@ impl NewObservable {
     pub fn validate(&self) -> Result<String, ValidationError> {
         let mut v = Validator::new();
         v.optional_text("note", &self.note, limits::TEXT);
+        v.optional_instant("first_seen", self.first_seen);
         let normalized = match normalize(self.kind, &self.value) {
             Ok(n) => Some(n),
             Err(msg) => {
@@ -95,6 +96,9 @@ pub fn normalize(kind: ObservableKind, raw: &str) -> Result<String, String> {
     let s = refang(raw);
     if s.is_empty() {
         return Err("must not be empty".into());
+    }
+    if s.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
     }
     if s.chars().count() > 2048 {
         return Err("must be at most 2048 characters".into());

@@ -129,6 +129,8 @@ pub struct OrgSettings {
     pub time_zone: jiff::tz::TimeZone,
     pub language: Language,
     pub severity: SeverityLadder,
+    /// Whether Day 1 is, by default, the day of occurrence or of detection.
+    pub start_basis: crate::incident::StartBasis,
 }
 
 impl Default for OrgSettings {
@@ -137,6 +139,7 @@ impl Default for OrgSettings {
             time_zone: jiff::tz::TimeZone::get("Asia/Tokyo").unwrap_or(jiff::tz::TimeZone::UTC),
             language: Language::Ja,
             severity: SeverityLadder::default(),
+            start_basis: crate::incident::StartBasis::Detection,
         }
     }
 }

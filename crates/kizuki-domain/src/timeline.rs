@@ -202,6 +202,29 @@ impl NewTimelineEntry {
         {
             v.push("day_part", "only fits precision day_part");
         }
+        v.optional_instant("occurred_at", self.occurred_at);
+        // A precision finer than what was given would invent a time nobody knew.
+        let finest = if self.week.is_some() {
+            Some(TimePrecision::Week)
+        } else if self.day.is_some() && self.time_of_day.is_none() {
+            Some(if self.day_part.is_some() {
+                TimePrecision::DayPart
+            } else {
+                TimePrecision::Day
+            })
+        } else {
+            None
+        };
+        if let (Some(finest), Some(wanted)) = (finest, self.precision)
+            && wanted < finest
+        {
+            v.push(
+                "precision",
+                format!(
+                    "`{wanted}` is finer than the time given, which is known to the {finest} only"
+                ),
+            );
+        }
         let resolved = if let Some(day) = self.day {
             resolve_day(
                 &mut v,
@@ -367,9 +390,11 @@ pub fn day_label(
     } else {
         -((-day) / 7 + 1) + 1
     };
-    let holiday = kizuki_calendar::holiday_name(date);
-    let rest_day =
-        holiday.is_some() || matches!(date.weekday(), Weekday::Saturday | Weekday::Sunday);
+    // A week or a month has no single day to mark as a holiday.
+    let day_known = !matches!(precision, TimePrecision::Week | TimePrecision::Month);
+    let holiday = kizuki_calendar::holiday_name(date).filter(|_| day_known);
+    let rest_day = day_known
+        && (holiday.is_some() || matches!(date.weekday(), Weekday::Saturday | Weekday::Sunday));
     let time = format!("{}:{:02}", local.hour(), local.minute());
 
     let (day_ja, day_en) = if day >= 1 {
@@ -560,6 +585,60 @@ mod tests {
             .unwrap();
         assert_eq!(f.occurred_at, at("2026-01-10T23:30:00Z"));
         assert_eq!(f.precision, TimePrecision::Minute);
+    }
+
+    #[test]
+    fn a_precision_finer_than_what_is_known_is_refused() {
+        let new = NewTimelineEntry {
+            occurred_at: None,
+            day: None,
+            time_of_day: None,
+            week: Some(2),
+            precision: Some(TimePrecision::Minute),
+            day_part: None,
+            lane: Lane::ManagementPr,
+            actor: String::new(),
+            kind: EntryKind::Disclosure,
+            text: "first notice".into(),
+            source: EntrySource::Manual,
+        };
+        let err = new
+            .clone()
+            .into_fields(date(2026, 1, 5), &tokyo(), at("2026-02-01T00:00:00Z"))
+            .unwrap_err();
+        assert_eq!(err.errors[0].field, "precision");
+        let coarser = NewTimelineEntry {
+            precision: Some(TimePrecision::Month),
+            ..new
+        };
+        assert!(
+            coarser
+                .into_fields(date(2026, 1, 5), &tokyo(), at("2026-02-01T00:00:00Z"))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_week_is_never_marked_as_a_holiday() {
+        // Week 2 from 2026-01-05 resolves to Monday the 12th, Coming of Age Day.
+        let l = day_label(
+            date(2026, 1, 5),
+            at("2026-01-12T03:00:00Z"),
+            TimePrecision::Week,
+            None,
+            &tokyo(),
+        );
+        assert!(!l.rest_day);
+        assert_eq!(l.holiday, None);
+        let d = day_label(
+            date(2026, 1, 5),
+            at("2026-01-12T03:00:00Z"),
+            TimePrecision::Day,
+            None,
+            &tokyo(),
+        );
+        assert_eq!(d.holiday.as_deref(), Some("成人の日"));
+        assert_eq!(d.label_ja, "8日目（休）");
     }
 
     #[test]

@@ -29,8 +29,8 @@ pub enum ApiError {
     BadJson { field: String, message: String },
     #[error("bad query parameter {field}: {message}")]
     BadQuery { field: String, message: String },
-    #[error("bad path parameter: {message}")]
-    BadPath { message: String },
+    #[error("bad path parameter {field}: {message}")]
+    BadPath { field: String, message: String },
     #[error("request body is larger than {limit} bytes")]
     TooLarge { limit: usize },
     #[error("expected Content-Type: application/json")]
@@ -42,6 +42,9 @@ pub enum ApiError {
         message: String,
         current_version: Option<i64>,
     },
+    /// A one-shot action was already taken (a playbook applied, a task completed).
+    #[error("{message}")]
+    AlreadyDone { field: String, message: String },
     #[error("missing or invalid bearer token")]
     Unauthorized,
     #[error(transparent)]
@@ -68,7 +71,11 @@ impl ApiError {
                 "bad-query",
                 "Invalid query parameter",
             ),
-            ApiError::BadPath { .. } => (StatusCode::NOT_FOUND, "bad-path", "Not found"),
+            ApiError::BadPath { .. } => (
+                StatusCode::BAD_REQUEST,
+                "bad-path",
+                "Invalid path parameter",
+            ),
             ApiError::TooLarge { .. } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too-large",
@@ -81,6 +88,7 @@ impl ApiError {
             ),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             ApiError::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Edit conflict"),
+            ApiError::AlreadyDone { .. } => (StatusCode::CONFLICT, "duplicate", "Already done"),
             ApiError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
@@ -107,7 +115,10 @@ impl ApiError {
         let (status, kind, title) = self.parts();
         let (detail, errors) = match self {
             ApiError::Validation(v) => (v.to_string(), v.errors.clone()),
-            ApiError::BadJson { field, message } | ApiError::BadQuery { field, message } => (
+            ApiError::BadJson { field, message }
+            | ApiError::BadQuery { field, message }
+            | ApiError::BadPath { field, message }
+            | ApiError::AlreadyDone { field, message } => (
                 self.to_string(),
                 vec![FieldError::new(field.clone(), message.clone())],
             ),

@@ -56,12 +56,20 @@ where
     }
 }
 
-/// Deserialises JSON, reporting the path of the field that failed.
+/// Deserialises JSON, reporting the path of the field that failed. The whole body must be one
+/// JSON value: trailing bytes are an error, not something to ignore.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            // Where parsing stopped says nothing about which field is wrong.
+            return ApiError::BadJson {
+                field: String::new(),
+                message: inner.to_string(),
+            };
+        }
         let field = if path == "." { String::new() } else { path };
         let message = inner.to_string();
         // serde reports a missing field at the parent; name the field itself.
@@ -71,7 +79,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             _ => field,
         };
         ApiError::BadJson { field, message }
-    })
+    })?;
+    de.end().map_err(|e| ApiError::BadJson {
+        field: String::new(),
+        message: format!("unexpected data after the JSON value ({e})"),
+    })?;
+    Ok(value)
 }
 
 fn missing_field(message: &str) -> Option<&str> {
@@ -91,30 +104,31 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let query = parts.uri.query().unwrap_or("");
-        let de = serde_urlencoded_deserializer(query);
-        de.map(ApiQuery)
+        parse_query(parts.uri.query().unwrap_or("")).map(ApiQuery)
     }
 }
 
-fn serde_urlencoded_deserializer<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
-    // axum's Query extractor uses serde_urlencoded; reuse it through axum to keep one parser.
-    axum::extract::Query::<T>::try_from_uri(&format!("/?{query}").parse().map_err(|_| {
-        ApiError::BadQuery {
-            field: String::new(),
-            message: "unreadable query string".into(),
-        }
-    })?)
-    .map(|q| q.0)
-    .map_err(|e| {
-        let message = e.body_text();
-        let field = message
-            .split('`')
-            .nth(1)
-            .map(str::to_owned)
-            .unwrap_or_default();
+/// Deserialises a query string, naming the parameter that failed.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let message = err.into_inner().to_string();
+        let field = if path == "." {
+            missing_field(&message)
+                .or_else(|| unknown_field(&message))
+                .unwrap_or_default()
+                .to_owned()
+        } else {
+            path
+        };
         ApiError::BadQuery { field, message }
     })
+}
+
+fn unknown_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.split('`').next()
 }
 
 /// The user behind the request's bearer token.
@@ -159,11 +173,37 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|p| ApiPath(p.0))
-            .map_err(|e| ApiError::BadPath {
-                message: e.body_text(),
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
+        let names: Vec<String> = parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .map(|m| {
+                m.as_str()
+                    .split('/')
+                    .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+                    .map(str::to_owned)
+                    .collect()
             })
+            .unwrap_or_default();
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(p) => Ok(ApiPath(p.0)),
+            Err(rejection) => {
+                let message = rejection.body_text();
+                let field = match &rejection {
+                    PathRejection::FailedToDeserializePathParams(e) => match e.kind() {
+                        ErrorKind::ParseErrorAtKey { key, .. }
+                        | ErrorKind::InvalidUtf8InPathParam { key }
+                        | ErrorKind::DeserializeError { key, .. } => key.clone(),
+                        ErrorKind::ParseErrorAtIndex { index, .. } => {
+                            names.get(*index).cloned().unwrap_or_default()
+                        }
+                        _ => names.first().cloned().unwrap_or_default(),
+                    },
+                    _ => String::new(),
+                };
+                Err(ApiError::BadPath { field, message })
+            }
+        }
     }
 }

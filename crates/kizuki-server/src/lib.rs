@@ -11,7 +11,8 @@ use kizuki_domain::settings::OrgSettings;
 use kizuki_playbook::Library;
 use kizuki_store::Store;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -105,7 +106,11 @@ pub fn app(state: AppState) -> Router {
         HeaderName::from_static("referrer-policy"),
         HeaderValue::from_static("no-referrer"),
     ))
-    .layer(TraceLayer::new_for_http())
+    .layer(
+        TraceLayer::new_for_http()
+            .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+            .on_response(DefaultOnResponse::new().level(Level::INFO)),
+    )
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.

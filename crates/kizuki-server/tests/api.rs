@@ -139,6 +139,12 @@ impl Api {
         )
     }
 
+    async fn patch(&self, uri: &str, body: Value) -> Value {
+        let (status, res) = self.call(Method::PATCH, uri, Some(body)).await;
+        assert_eq!(status, StatusCode::OK, "PATCH {uri}: {res}");
+        res
+    }
+
     async fn get(&self, uri: &str) -> Value {
         let (status, body) = self.call(Method::GET, uri, None).await;
         assert_eq!(status, StatusCode::OK, "GET {uri}: {body}");
@@ -343,9 +349,7 @@ fn field_of(problem: &Value) -> &str {
     problem["errors"][0]["field"].as_str().unwrap_or("")
 }
 
-#[tokio::test]
-async fn bad_input_is_refused_naming_the_field_and_nothing_changes() {
-    let api = Api::sqlite().await;
+async fn bad_input_is_refused_naming_the_field_and_nothing_changes(api: Api) {
     let created = api
         .post(
             "/api/v1/incidents",
@@ -508,20 +512,180 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_changes() {
         .call(Method::GET, "/api/v1/incidents?limit=abc", None)
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
-    let (status, _) = api.call(Method::GET, "/api/v1/incidents/abc", None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = api
         .call(Method::GET, "/api/v1/incidents/999999", None)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
-    // Nothing was created by any of the refused requests.
+    // Trailing garbage after a valid body, NUL characters, absurd dates.
+    let (status, _, problem) = api
+        .send_text(
+            Method::POST,
+            "/api/v1/incidents",
+            r#"{"title": "x", "category": "other"} and more"#,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    let (status, problem) = api
+        .call(
+            Method::POST,
+            "/api/v1/incidents",
+            Some(json!({"title": "a\u{0}b", "category": "other"})),
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&problem)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "title")
+    );
+    let (status, problem) = api
+        .call(
+            Method::POST,
+            "/api/v1/incidents",
+            Some(json!({"title": "x", "category": "other", "aware_at": "-005000-01-01T00:00:00Z"})),
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&problem)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "aware_at")
+    );
+    let (status, problem) = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/incidents/{id}/timeline"),
+            Some(json!({"lane": "ciso_csirt", "kind": "analysis", "text": "x", "week": 2, "precision": "minute"})),
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&problem)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "precision")
+    );
+
+    // Query and path parameters are named too.
+    for (uri, field) in [
+        ("/api/v1/incidents?limit=abc".to_owned(), "limit"),
+        ("/api/v1/incidents?open=yes".to_owned(), "open"),
+        ("/api/v1/incidents?colour=red".to_owned(), "colour"),
+        (
+            "/api/v1/observables/search?kind=ipv4&value=1.2.3.4".to_owned(),
+            "kind",
+        ),
+        ("/api/v1/observables/search?kind=ip".to_owned(), "value"),
+        (format!("/api/v1/incidents/{id}/timeline?lang=fr"), "lang"),
+        ("/api/v1/incidents/abc".to_owned(), "id"),
+    ] {
+        let (status, problem) = api.call(Method::GET, &uri, None).await;
+        assert_eq!(
+            (status, field_of(&problem)),
+            (StatusCode::BAD_REQUEST, field),
+            "{uri}: {problem}"
+        );
+    }
+    let (status, problem) = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/incidents/{id}/tasks/x/complete"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&problem)),
+        (StatusCode::BAD_REQUEST, "task_id")
+    );
+
+    // A decision option without its scenario misses the point of the record.
+    let (status, problem) = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/incidents/{id}/decisions"),
+            Some(json!({"question": "Cut the internet?",
+                        "options": [{"label": "Cut now", "scenario": "Web down"}, {"label": "Wait"}]})),
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&problem)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "options[1].scenario")
+    );
+
+    // Nothing was created or changed by any of the refused requests.
     let list = api.get("/api/v1/incidents").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        api.get(&format!("/api/v1/incidents/{id}")).await,
+        after_stale
+    );
     assert_eq!(
         api.get(&format!("/api/v1/incidents/{id}/timeline")).await,
         json!([])
     );
+    assert_eq!(
+        api.get(&format!("/api/v1/incidents/{id}/decisions")).await,
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn bad_input_on_sqlite() {
+    bad_input_is_refused_naming_the_field_and_nothing_changes(Api::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn bad_input_on_postgres() {
+    if let Some(api) = Api::postgres().await {
+        bad_input_is_refused_naming_the_field_and_nothing_changes(api).await;
+    }
+}
+
+#[tokio::test]
+async fn editing_the_impact_keeps_the_rest_and_moves_the_legal_clocks() {
+    let api = Api::sqlite().await;
+    let inc = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "Web server compromise", "category": "unauthorised_access", "aware_at": "2026-06-20T03:00:00Z",
+                   "impact": {"availability": true, "notes": "shop closed"}}),
+        )
+        .await;
+    let id = inc["id"].as_i64().unwrap();
+    assert_eq!(inc["legal_clocks"], json!([]));
+    // Triage finds customer records on the server.
+    let patched = api
+        .patch(
+            &format!("/api/v1/incidents/{id}"),
+            json!({"version": 1, "impact": {"personal_data": true, "personal_data_count": 3400}}),
+        )
+        .await;
+    assert_eq!(patched["impact"]["availability"], true);
+    assert_eq!(patched["impact"]["notes"], "shop closed");
+    assert_eq!(patched["impact"]["personal_data_count"], 3400);
+    let kinds: Vec<&str> = patched["legal_clocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["appi_preliminary", "appi_final"]);
+    assert_eq!(patched["legal_clocks"][1]["due_at"], "2026-07-20T03:00:00Z");
+    // It was an attack, and awareness was a day earlier than first recorded.
+    let again = api
+        .patch(
+            &format!("/api/v1/incidents/{id}"),
+            json!({"version": 2, "aware_at": "2026-06-19T03:00:00Z", "impact": {"unauthorised_act": true}}),
+        )
+        .await;
+    assert_eq!(again["legal_clocks"].as_array().unwrap().len(), 2);
+    assert_eq!(again["legal_clocks"][0]["due_at"], "2026-06-22T03:00:00Z");
+    assert_eq!(
+        again["legal_clocks"][1]["due_at"], "2026-08-18T03:00:00Z",
+        "60 days from the new awareness time"
+    );
+    let (status, problem) = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/incidents/{id}/legal-clocks"),
+            Some(json!({"kind": "appi_final"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
 }
 
 #[tokio::test]
@@ -638,6 +802,37 @@ async fn playbook_tasks_complete_into_the_timeline() {
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
+    let (status, problem) = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/incidents/{id}/playbooks"),
+            Some(json!({"playbook": "ransomware"})),
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&problem)),
+        (StatusCode::CONFLICT, "playbook"),
+        "applying twice would double the tasks"
+    );
+    assert_eq!(
+        api.get(&format!("/api/v1/incidents/{id}/tasks"))
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        tasks.len()
+    );
+    let (status, problem) = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/incidents/{id}/tasks/{}/complete", tasks[1]["id"]),
+            Some(json!({"actor": "x".repeat(500)})),
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&problem)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "actor")
+    );
     assert_eq!(
         api.get(&format!("/api/v1/incidents/{id}/timeline"))
             .await

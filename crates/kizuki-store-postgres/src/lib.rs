@@ -591,6 +591,7 @@ impl Store for PgStore {
         id: i64,
         expected_version: i64,
         fields: &IncidentFields,
+        statutory_clocks: &[LegalClockFields],
         now: Timestamp,
     ) -> Result<Incident> {
         let sql = format!(
@@ -601,16 +602,39 @@ impl Store for PgStore {
              WHERE id = $1 AND version = $16 \
              RETURNING {INCIDENT_COLS}"
         );
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
         let q = sqlx::query(AssertSqlSafe(sql)).bind(id);
         let row = bind_incident_fields!(q, fields)
             .bind(to_db_ts(now)?)
             .bind(expected_version)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(db_err)?;
         if let Some(row) = row {
-            return rows::incident(&row);
+            let incident = rows::incident(&row)?;
+            for clock in statutory_clocks {
+                sqlx::query(
+                    "INSERT INTO legal_clocks (incident_id, kind, name, due_hours, overdue_hours, started_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (incident_id, kind) WHERE kind <> 'custom' DO UPDATE SET \
+                     name = EXCLUDED.name, due_hours = EXCLUDED.due_hours, \
+                     overdue_hours = EXCLUDED.overdue_hours, started_at = EXCLUDED.started_at \
+                     WHERE legal_clocks.met_at IS NULL",
+                )
+                .bind(id)
+                .bind(clock.kind.as_str())
+                .bind(&clock.name)
+                .bind(clock.due_hours)
+                .bind(clock.overdue_hours)
+                .bind(to_db_ts(clock.started_at)?)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            }
+            tx.commit().await.map_err(db_err)?;
+            return Ok(incident);
         }
+        drop(tx);
         let current: Option<i64> =
             sqlx::query_scalar("SELECT version FROM incidents WHERE id = $1")
                 .bind(id)
@@ -1043,7 +1067,7 @@ impl Store for PgStore {
         // concurrent custody events on one item are serialised.
         let found: Option<i64> = sqlx::query_scalar(
             "UPDATE evidence_items \
-             SET location = CASE WHEN $3 = '' THEN location ELSE $3 END \
+             SET location = CASE WHEN btrim($3) = '' THEN location ELSE $3 END \
              WHERE id = $1 AND incident_id = $2 RETURNING id",
         )
         .bind(evidence_id)
@@ -1161,7 +1185,17 @@ impl Store for PgStore {
         clock: &LegalClockFields,
     ) -> Result<LegalClock> {
         let mut conn = self.pool.acquire().await.map_err(db_err)?;
-        insert_clock(&mut conn, incident_id, clock).await
+        insert_clock(&mut conn, incident_id, clock)
+            .await
+            .map_err(|e| match e {
+                // The partial unique index allows one clock per statutory kind.
+                StoreError::Database(msg) if msg.contains("legal_clocks_statutory") => {
+                    StoreError::Duplicate {
+                        what: format!("{} clock of incident {incident_id}", clock.kind),
+                    }
+                }
+                other => other,
+            })
     }
 
     async fn list_legal_clocks(&self, incident_id: i64) -> Result<Vec<LegalClock>> {

@@ -37,7 +37,7 @@ use jiff::Timestamp;
 use kizuki_domain::decision::{Decision, DecisionOutcome, NewDecision};
 use kizuki_domain::evidence::{CustodyAction, CustodyEvent, EvidenceItem, NewEvidence};
 use kizuki_domain::incident::{Incident, IncidentFields, IncidentFilter};
-use kizuki_domain::legal_clock::{LegalClock, LegalClockFields};
+use kizuki_domain::legal_clock::{ClockKind, LegalClock, LegalClockFields};
 use kizuki_domain::observable::{NewObservable, Observable, ObservableKind, SharedObservable};
 use kizuki_domain::party::{NewParty, Party};
 use kizuki_domain::task::{NewTask, Task, TaskStatus};
@@ -585,6 +585,7 @@ impl Store for SqliteStore {
         id: i64,
         expected_version: i64,
         fields: &IncidentFields,
+        statutory_clocks: &[LegalClockFields],
         now: Timestamp,
     ) -> Result<Incident> {
         let values = IncidentValues::new(fields)?;
@@ -607,6 +608,25 @@ impl Store for SqliteStore {
             .map_err(db)?;
         if let Some(row) = updated {
             let incident = row.into_domain()?;
+            for clock in statutory_clocks {
+                sqlx::query(
+                    "INSERT INTO legal_clocks (incident_id, kind, name, due_hours, overdue_hours, started_at) \
+                     VALUES (?, ?, ?, ?, ?, ?) \
+                     ON CONFLICT (incident_id, kind) WHERE kind <> 'custom' DO UPDATE SET \
+                     name = excluded.name, due_hours = excluded.due_hours, \
+                     overdue_hours = excluded.overdue_hours, started_at = excluded.started_at \
+                     WHERE legal_clocks.met_at IS NULL",
+                )
+                .bind(id)
+                .bind(clock.kind.as_str())
+                .bind(&clock.name)
+                .bind(clock.due_hours)
+                .bind(clock.overdue_hours)
+                .bind(micros(clock.started_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            }
             tx.commit().await.map_err(db)?;
             return Ok(incident);
         }
@@ -1198,6 +1218,21 @@ impl Store for SqliteStore {
     ) -> Result<LegalClock> {
         let mut tx = self.begin().await?;
         ensure_incident(&mut tx, incident_id).await?;
+        if clock.kind != ClockKind::Custom {
+            let exists: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM legal_clocks WHERE incident_id = ? AND kind = ?",
+            )
+            .bind(incident_id)
+            .bind(clock.kind.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+            if exists.is_some() {
+                return Err(StoreError::Duplicate {
+                    what: format!("{} clock of incident {incident_id}", clock.kind),
+                });
+            }
+        }
         let clock = insert_clock(&mut tx, incident_id, clock).await?;
         tx.commit().await.map_err(db)?;
         Ok(clock)

@@ -114,7 +114,7 @@ async fn stale_update_conflicts_and_changes_nothing(store: &dyn Store) {
     first.phase = Phase::Triage;
     first.severity = 4;
     let updated = store
-        .update_incident(created.id, 1, &first, at(NOW))
+        .update_incident(created.id, 1, &first, &[], at(NOW))
         .await
         .unwrap();
     assert_eq!(updated.version, 2);
@@ -122,7 +122,10 @@ async fn stale_update_conflicts_and_changes_nothing(store: &dyn Store) {
 
     let mut stale = fields("overwritten by a stale editor");
     stale.severity = 1;
-    match store.update_incident(created.id, 1, &stale, at(NOW)).await {
+    match store
+        .update_incident(created.id, 1, &stale, &[], at(NOW))
+        .await
+    {
         Err(StoreError::Conflict {
             id,
             expected,
@@ -136,7 +139,7 @@ async fn stale_update_conflicts_and_changes_nothing(store: &dyn Store) {
     assert_eq!(after, updated, "a stale write changes nothing");
 
     match store
-        .update_incident(created.id + 1000, 1, &stale, at(NOW))
+        .update_incident(created.id + 1000, 1, &stale, &[], at(NOW))
         .await
     {
         Err(StoreError::NotFound { .. }) => {}
@@ -154,7 +157,7 @@ async fn concurrent_editors_of_one_version_get_exactly_one_win(store: Arc<dyn St
         async move {
             let mut f = fields("race");
             f.summary = format!("editor {i}");
-            store.update_incident(created.id, 1, &f, at(NOW)).await
+            store.update_incident(created.id, 1, &f, &[], at(NOW)).await
         }
     });
     let results = futures::future::join_all(attempts).await;
@@ -702,6 +705,118 @@ async fn parties_and_clocks(store: &dyn Store) {
     ));
 }
 
+async fn statutory_clocks_follow_the_incident(store: &dyn Store) {
+    use kizuki_domain::legal_clock::statutory_clock_fields;
+    let mut f = fields("clocks follow");
+    f.impact.unauthorised_act = false;
+    let created = store
+        .create_incident(
+            &f,
+            &statutory_clock_fields(&f.impact, f.aware_at),
+            None,
+            at(NOW),
+        )
+        .await
+        .unwrap();
+    let clocks = store.list_legal_clocks(created.id).await.unwrap();
+    assert_eq!(
+        clocks.iter().map(|c| c.kind).collect::<Vec<_>>(),
+        [ClockKind::AppiPreliminary, ClockKind::AppiFinal]
+    );
+    assert_eq!(clocks[1].due_hours, 30 * 24);
+    store
+        .mark_legal_clock_met(created.id, clocks[0].id, at(NOW))
+        .await
+        .unwrap();
+
+    // Later it turns out to be an attack, awareness was earlier, and EU residents are involved.
+    f.impact.unauthorised_act = true;
+    f.impact.gdpr = true;
+    f.aware_at = at("2026-01-09T00:00:00Z");
+    let updated = store
+        .update_incident(
+            created.id,
+            1,
+            &f,
+            &statutory_clock_fields(&f.impact, f.aware_at),
+            at(NOW),
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.version, 2);
+    let after = store.list_legal_clocks(created.id).await.unwrap();
+    assert_eq!(after.len(), 3, "one clock per statutory kind: {after:?}");
+    assert_eq!(
+        after[0],
+        clocks[0].clone().with_met(at(NOW)),
+        "a met clock is left as it was"
+    );
+    assert_eq!(after[1].id, clocks[1].id);
+    assert_eq!(
+        (after[1].due_hours, after[1].started_at),
+        (60 * 24, f.aware_at)
+    );
+    assert_eq!(
+        (after[2].kind, after[2].started_at),
+        (ClockKind::Gdpr, f.aware_at)
+    );
+
+    // A stale update moves no clock either.
+    f.aware_at = at("2026-01-01T00:00:00Z");
+    assert!(matches!(
+        store
+            .update_incident(
+                created.id,
+                1,
+                &f,
+                &statutory_clock_fields(&f.impact, f.aware_at),
+                at(NOW)
+            )
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert_eq!(store.list_legal_clocks(created.id).await.unwrap(), after);
+
+    let gdpr_again = NewLegalClock {
+        kind: ClockKind::Gdpr,
+        name: None,
+        hours: None,
+        started_at: None,
+    }
+    .into_fields(&f.impact, f.aware_at)
+    .unwrap();
+    assert!(matches!(
+        store.add_legal_clock(created.id, &gdpr_again).await,
+        Err(StoreError::Duplicate { .. })
+    ));
+    let custom = NewLegalClock {
+        kind: ClockKind::Custom,
+        name: Some("Customer notice".into()),
+        hours: Some(48),
+        started_at: None,
+    }
+    .into_fields(&f.impact, f.aware_at)
+    .unwrap();
+    store.add_legal_clock(created.id, &custom).await.unwrap();
+    store.add_legal_clock(created.id, &custom).await.unwrap();
+    assert_eq!(
+        store.list_legal_clocks(created.id).await.unwrap().len(),
+        5,
+        "custom clocks may repeat"
+    );
+}
+
+trait WithMet {
+    fn with_met(self, at: Timestamp) -> Self;
+}
+
+impl WithMet for kizuki_domain::legal_clock::LegalClock {
+    fn with_met(mut self, at: Timestamp) -> Self {
+        self.met_at = Some(at);
+        self
+    }
+}
+
 async fn users_and_tokens(store: &dyn Store) {
     let user = store
         .create_user(
@@ -877,6 +992,7 @@ story! {
     evidence => |s: Arc<dyn Store>| async move { super::evidence_keeps_its_chain_of_custody(&*s).await };
     observables => |s: Arc<dyn Store>| async move { super::observables_correlate_across_incidents(&*s).await };
     parties_and_clocks => |s: Arc<dyn Store>| async move { super::parties_and_clocks(&*s).await };
+    statutory_clocks => |s: Arc<dyn Store>| async move { super::statutory_clocks_follow_the_incident(&*s).await };
     users_and_tokens => |s: Arc<dyn Store>| async move { super::users_and_tokens(&*s).await };
     concurrent_appends => |s: Arc<dyn Store>| async move { super::many_concurrent_appends_all_land(s).await };
 }

@@ -10,9 +10,10 @@
 //!   incident first. Children are ordered by id unless a method says otherwise (tasks by
 //!   position, the timeline by time).
 //! - A child addressed under the wrong incident is `NotFound` for the child's entity.
-//! - Timestamps keep microsecond precision. It does own atomicity: every method that writes more than one
-//! row does so in one transaction, and `update_incident` checks the version in the same
-//! statement that writes.
+//! - Timestamps keep microsecond precision.
+//!
+//! A backend owns atomicity: every method that writes more than one row does so in one
+//! transaction, and `update_incident` checks the version in the same statement that writes.
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -130,11 +131,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn list_incidents(&self, filter: &IncidentFilter) -> Result<Page<Incident>>;
     /// Writes `fields` if the stored version is still `expected_version`; bumps the version.
     /// Fails with `Conflict` (changing nothing) otherwise, `NotFound` if there is no such incident.
+    ///
+    /// In the same transaction, brings the statutory clocks in line with the new fields: a clock
+    /// of each kind in `statutory_clocks` that is not yet met is updated to those terms, a
+    /// missing one is added, and a met one is left as it is (one per kind and incident).
     async fn update_incident(
         &self,
         id: i64,
         expected_version: i64,
         fields: &IncidentFields,
+        statutory_clocks: &[LegalClockFields],
         now: Timestamp,
     ) -> Result<Incident>;
     async fn count_incidents(&self) -> Result<u64>;
@@ -235,6 +241,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<SharedObservable>>;
 
     // --- legal clocks ------------------------------------------------------------------
+    /// A second statutory clock of the same kind on one incident is `Duplicate`.
     async fn add_legal_clock(
         &self,
         incident_id: i64,

@@ -22,6 +22,8 @@ pub struct FileConfig {
     pub language: Option<String>,
     /// A folder of playbook files that add to, or replace by higher version, the built-in ones.
     pub playbooks_dir: Option<PathBuf>,
+    /// What Day 1 means by default: `occurrence` or `detection` (default detection).
+    pub start_basis: Option<String>,
     /// The severity ladder, lowest level first.
     #[serde(default)]
     pub severity: Vec<SeverityLevel>,
@@ -47,6 +49,11 @@ impl FileConfig {
             settings.language = lang
                 .parse::<Language>()
                 .map_err(|e| anyhow::anyhow!("language: {e}"))?;
+        }
+        if let Some(basis) = &self.start_basis {
+            settings.start_basis = basis
+                .parse()
+                .map_err(|e| anyhow::anyhow!("start_basis: {e}"))?;
         }
         if !self.severity.is_empty() {
             settings.severity = SeverityLadder::new(self.severity.clone())
@@ -94,8 +101,33 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     Ok(store)
 }
 
-/// A URL fit for logs: the password, if any, is replaced.
+/// A URL fit for logs: the password, if any, is replaced, in the user part and in the query.
 pub fn redact_url(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let mut out = redact_userinfo(base);
+    if let Some(q) = query {
+        let params: Vec<String> = q
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _))
+                    if k.eq_ignore_ascii_case("password")
+                        || k.eq_ignore_ascii_case("sslpassword") =>
+                {
+                    format!("{k}=***")
+                }
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+fn redact_userinfo(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let userinfo = &url[scheme_end + 3..at];

@@ -116,7 +116,7 @@ enum TokenCommand {
         #[arg(long, default_value = "cli")]
         name: String,
         /// Days until the token expires (default: never).
-        #[arg(long)]
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
         expires_days: Option<u32>,
     },
 }
@@ -252,8 +252,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Db {
             command: DbCommand::Migrate,
         } => {
-            open_store(&cli.database).await?;
-            println!("database is up to date ({})", redact_url(&cli.database));
+            let store = open_store(&cli.database).await?;
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"status": "up to date", "backend": store.backend(), "database": redact_url(&cli.database)})
+                );
+            } else {
+                println!("database is up to date ({})", redact_url(&cli.database));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::User {
@@ -430,7 +437,7 @@ async fn incident(
                 phase: None,
                 detection_source: kizuki_domain::incident::DetectionSource::Unknown,
                 start_date,
-                start_basis: kizuki_domain::incident::StartBasis::Detection,
+                start_basis: None,
                 aware_at: None,
                 affected_units: vec![],
                 affected_assets: vec![],
@@ -439,7 +446,12 @@ async fn incident(
             };
             let now = state.clock.now();
             let fields = new
-                .into_fields(&state.settings.severity, now, &state.settings.time_zone)
+                .into_fields(
+                    &state.settings.severity,
+                    now,
+                    &state.settings.time_zone,
+                    state.settings.start_basis,
+                )
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let incident = state.store.create_incident(&fields, &[], None, now).await?;
             if json {
@@ -600,14 +612,30 @@ fn playbook(file: &FileConfig, json: bool, command: PlaybookCommand) -> anyhow::
         }
         PlaybookCommand::Validate { files } => {
             let mut failed = false;
+            let mut report = Vec::new();
             for path in &files {
                 match kizuki_playbook::validate_file(path) {
-                    Ok(p) => println!("{}: ok ({} v{})", path.display(), p.id, p.version),
+                    Ok(p) => {
+                        if !json {
+                            println!("{}: ok ({} v{})", path.display(), p.id, p.version);
+                        }
+                        report.push(serde_json::json!({"file": path, "ok": true, "id": p.id, "version": p.version}));
+                    }
                     Err(errors) => {
                         failed = true;
-                        eprintln!("{errors}");
+                        if !json {
+                            eprintln!("{errors}");
+                        }
+                        let list: Vec<_> = errors
+                            .iter()
+                            .map(|e| serde_json::json!({"line": e.line, "column": e.column, "field": e.path, "message": e.message}))
+                            .collect();
+                        report.push(serde_json::json!({"file": path, "ok": false, "errors": list}));
                     }
                 }
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
             }
             Ok(if failed {
                 ExitCode::FAILURE

@@ -29,10 +29,16 @@ pub async fn list(
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn add(
     State(state): State<AppState>,
-    _user: AuthUser,
+    AuthUser(user): AuthUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(mut new): ApiJson<NewDecision>,
 ) -> ApiResult<(StatusCode, Json<Decision>)> {
+    tracing::info!(
+        incident = id,
+        user = user.id,
+        action = "add",
+        "decisions write"
+    );
     load_incident(&state, id).await?;
     new.validate()?;
     let now = state.clock.now();
@@ -54,10 +60,16 @@ pub async fn add(
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn decide(
     State(state): State<AppState>,
-    _user: AuthUser,
+    AuthUser(user): AuthUser,
     ApiPath((id, decision_id)): ApiPath<(i64, i64)>,
     ApiJson(outcome): ApiJson<DecisionOutcome>,
 ) -> ApiResult<Json<Decision>> {
+    tracing::info!(
+        incident = id,
+        user = user.id,
+        action = "decide",
+        "decisions write"
+    );
     let decision = state
         .store
         .get_decision(id, decision_id)

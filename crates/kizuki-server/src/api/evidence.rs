@@ -30,10 +30,16 @@ pub async fn list(
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn add(
     State(state): State<AppState>,
-    _user: AuthUser,
+    AuthUser(user): AuthUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(mut new): ApiJson<NewEvidence>,
 ) -> ApiResult<(StatusCode, Json<EvidenceItem>)> {
+    tracing::info!(
+        incident = id,
+        user = user.id,
+        action = "add",
+        "evidence write"
+    );
     load_incident(&state, id).await?;
     new.validate()?;
     let now = state.clock.now();
@@ -57,10 +63,17 @@ pub async fn add(
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn add_custody(
     State(state): State<AppState>,
-    _user: AuthUser,
+    AuthUser(user): AuthUser,
     ApiPath((id, evidence_id)): ApiPath<(i64, i64)>,
     ApiJson(event): ApiJson<NewCustodyEvent>,
 ) -> ApiResult<(StatusCode, Json<CustodyEvent>)> {
+    tracing::info!(
+        incident = id,
+        user = user.id,
+        action = "add_custody",
+        "evidence write"
+    );
+    load_incident(&state, id).await?;
     event.validate()?;
     let record = CustodyRecord {
         at: event.at.unwrap_or_else(|| state.clock.now()),

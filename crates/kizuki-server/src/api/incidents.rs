@@ -8,7 +8,7 @@ use kizuki_domain::evidence::EvidenceItem;
 use kizuki_domain::incident::{
     Category, Incident, IncidentFilter, IncidentPatch, NewIncident, Phase,
 };
-use kizuki_domain::legal_clock::{ClockReading, NewLegalClock, statutory_clocks};
+use kizuki_domain::legal_clock::{ClockReading, statutory_clock_fields};
 use kizuki_domain::observable::Observable;
 use kizuki_domain::party::Party;
 use kizuki_domain::task::Task;
@@ -123,19 +123,14 @@ pub async fn create(
     ApiJson(new): ApiJson<NewIncident>,
 ) -> ApiResult<(StatusCode, Json<IncidentView>)> {
     let now = state.clock.now();
-    let fields = new.into_fields(&state.settings.severity, now, &state.settings.time_zone)?;
-    let clocks = statutory_clocks(&fields.impact)
-        .into_iter()
-        .map(|kind| {
-            NewLegalClock {
-                kind,
-                name: None,
-                hours: None,
-                started_at: None,
-            }
-            .into_fields(&fields.impact, fields.aware_at)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let settings = &state.settings;
+    let fields = new.into_fields(
+        &settings.severity,
+        now,
+        &settings.time_zone,
+        settings.start_basis,
+    )?;
+    let clocks = statutory_clock_fields(&fields.impact, fields.aware_at);
     let incident = state
         .store
         .create_incident(&fields, &clocks, Some(user.id), now)
@@ -179,9 +174,11 @@ pub async fn update(
     }
     let expected = patch.version;
     let fields = patch.apply(&current, &state.settings.severity)?;
+    // A changed impact or awareness time moves the legal clocks with it.
+    let clocks = statutory_clock_fields(&fields.impact, fields.aware_at);
     let updated = state
         .store
-        .update_incident(id, expected, &fields, state.clock.now())
+        .update_incident(id, expected, &fields, &clocks, state.clock.now())
         .await?;
     tracing::info!(
         incident = id,

@@ -38,10 +38,16 @@ pub async fn list(
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn add(
     State(state): State<AppState>,
-    _user: AuthUser,
+    AuthUser(user): AuthUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(new): ApiJson<NewLegalClock>,
 ) -> ApiResult<(StatusCode, Json<ClockReading>)> {
+    tracing::info!(
+        incident = id,
+        user = user.id,
+        action = "add",
+        "legal clocks write"
+    );
     let incident = load_incident(&state, id).await?;
     let fields = new.into_fields(&incident.impact, incident.aware_at)?;
     let clock = state.store.add_legal_clock(id, &fields).await?;
@@ -53,9 +59,16 @@ pub async fn add(
     responses((status = 200, body = ClockReading), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn mark_met(
     State(state): State<AppState>,
-    _user: AuthUser,
+    AuthUser(user): AuthUser,
     ApiPath((id, clock_id)): ApiPath<(i64, i64)>,
 ) -> ApiResult<Json<ClockReading>> {
+    tracing::info!(
+        incident = id,
+        user = user.id,
+        action = "mark_met",
+        "legal clocks write"
+    );
+    load_incident(&state, id).await?;
     let now = state.clock.now();
     let clock = state.store.mark_legal_clock_met(id, clock_id, now).await?;
     Ok(Json(clock.read(now)))

@@ -51,10 +51,16 @@ pub async fn list(
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn add(
     State(state): State<AppState>,
-    _user: AuthUser,
+    AuthUser(user): AuthUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(new): ApiJson<NewObservable>,
 ) -> ApiResult<(StatusCode, Json<ObservableView>)> {
+    tracing::info!(
+        incident = id,
+        user = user.id,
+        action = "add",
+        "observables write"
+    );
     load_incident(&state, id).await?;
     let normalized = new.validate()?;
     let first_seen = new.first_seen.unwrap_or_else(|| state.clock.now());

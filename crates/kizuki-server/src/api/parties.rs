@@ -29,10 +29,16 @@ pub async fn list(
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn add(
     State(state): State<AppState>,
-    _user: AuthUser,
+    AuthUser(user): AuthUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(new): ApiJson<NewParty>,
 ) -> ApiResult<(StatusCode, Json<Party>)> {
+    tracing::info!(
+        incident = id,
+        user = user.id,
+        action = "add",
+        "parties write"
+    );
     load_incident(&state, id).await?;
     new.validate()?;
     Ok((

@@ -62,6 +62,19 @@ pub async fn apply_playbook(
             ),
         ))
     })?;
+    let prefix = format!("{}@", playbook.id);
+    if let Some(existing) = state
+        .store
+        .list_tasks(id)
+        .await?
+        .into_iter()
+        .find_map(|t| t.playbook.filter(|p| p.starts_with(&prefix)))
+    {
+        return Err(ApiError::AlreadyDone {
+            field: "playbook".into(),
+            message: format!("playbook {existing} is already applied to incident {id}"),
+        });
+    }
     let tasks = playbook.plan(
         incident.start_date,
         state.clock.now(),
@@ -104,7 +117,10 @@ pub async fn complete(
 ) -> ApiResult<Json<CompletedTask>> {
     let incident = load_incident(&state, id).await?;
     let mut v = Validator::new();
-    v.optional_text("note", &req.note, limits::TEXT);
+    v.optional_text("note", &req.note, limits::TEXT - limits::TITLE - 8);
+    if let Some(actor) = &req.actor {
+        v.text("actor", actor, limits::NAME);
+    }
     v.finish()?;
     let task = state
         .store
@@ -134,6 +150,12 @@ pub async fn complete(
         },
     };
     let (task, entry) = state.store.complete_task(id, task_id, &completion).await?;
+    tracing::info!(
+        incident = id,
+        task = task_id,
+        user = user.id,
+        "task completed"
+    );
     Ok(Json(CompletedTask {
         task,
         timeline_entry: view_entry(

@@ -122,6 +122,12 @@ pub async fn add(
     ApiPath(id): ApiPath<i64>,
     ApiJson(new): ApiJson<NewTimelineEntry>,
 ) -> ApiResult<(StatusCode, Json<TimelineEntryView>)> {
+    tracing::info!(
+        incident = id,
+        user = user.id,
+        action = "add",
+        "timeline write"
+    );
     let incident = load_incident(&state, id).await?;
     let tz = &state.settings.time_zone;
     let now = state.clock.now();
