@@ -802,6 +802,38 @@ async fn playbook_tasks_complete_into_the_timeline() {
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
+    let second = &tasks[1];
+    let ticked = api
+        .patch(
+            &format!("/api/v1/incidents/{id}/tasks/{}", second["id"]),
+            json!({"checklist_item": {"index": 0, "done": true}}),
+        )
+        .await;
+    assert_eq!(ticked["checklist"][0]["done"], true);
+    assert_eq!(ticked["status"], "open");
+    let (status, problem) = api
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/incidents/{id}/tasks/{}", second["id"]),
+            Some(json!({"checklist_item": {"index": 99, "done": true}})),
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&problem)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "checklist_item.index")
+    );
+    let (status, problem) = api
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/incidents/{id}/tasks/{}", first["id"]),
+            Some(json!({"status": "skipped"})),
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&problem)),
+        (StatusCode::CONFLICT, "status"),
+        "a done task stays done"
+    );
     let (status, problem) = api
         .call(
             Method::POST,

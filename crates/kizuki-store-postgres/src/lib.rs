@@ -30,7 +30,9 @@ use kizuki_domain::party::{NewParty, Party};
 use kizuki_domain::task::{NewTask, Task, TaskStatus};
 use kizuki_domain::timeline::{TimelineEntry, TimelineEntryFields};
 use kizuki_domain::user::{ApiToken, NewUser, User};
-use kizuki_store::{CustodyRecord, Page, Result, Store, StoreError, TaskCompletion, TimelineQuery};
+use kizuki_store::{
+    CustodyRecord, Page, Result, Store, StoreError, TaskCompletion, TaskUpdate, TimelineQuery,
+};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Connection, Postgres, QueryBuilder, Row};
 
@@ -842,6 +844,41 @@ impl Store for PgStore {
             .ok_or_else(|| StoreError::Database("timeline entry was not written".into()))?;
         tx.commit().await.map_err(db_err)?;
         Ok((task, entry))
+    }
+
+    async fn update_task(
+        &self,
+        incident_id: i64,
+        task_id: i64,
+        update: &TaskUpdate,
+    ) -> Result<Task> {
+        let (index, done) = match update.checklist_item {
+            Some((i, d)) => (Some(i64::from(i)), d),
+            None => (None, false),
+        };
+        let sql = format!(
+            "UPDATE tasks SET \
+             checklist = CASE WHEN $1::bigint IS NULL THEN checklist \
+               ELSE jsonb_set(checklist, ARRAY[$1::bigint::text, 'done'], to_jsonb($2::boolean)) END, \
+             status = COALESCE($3, status) \
+             WHERE id = $4 AND incident_id = $5 RETURNING {TASK_COLS}"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(index)
+            .bind(done)
+            .bind(update.status.map(TaskStatus::as_str))
+            .bind(task_id)
+            .bind(incident_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        match row {
+            Some(row) => rows::task(&row),
+            None => Err(StoreError::NotFound {
+                entity: "task",
+                id: task_id.to_string(),
+            }),
+        }
     }
 
     // --- decisions ------------------------------------------------------------------------

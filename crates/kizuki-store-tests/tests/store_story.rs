@@ -23,7 +23,7 @@ use kizuki_domain::timeline::{
     DayPart, EntryKind, EntrySource, Lane, TimePrecision, TimelineEntryFields,
 };
 use kizuki_domain::user::{NewUser, Role};
-use kizuki_store::{CustodyRecord, Store, StoreError, TaskCompletion, TimelineQuery};
+use kizuki_store::{CustodyRecord, Store, StoreError, TaskCompletion, TaskUpdate, TimelineQuery};
 
 fn at(s: &str) -> Timestamp {
     s.parse().unwrap()
@@ -419,6 +419,68 @@ async fn completing_a_task_writes_its_timeline_entry_once(store: &dyn Store) {
     let listed = store.list_tasks(inc.id).await.unwrap();
     assert_eq!(listed, created);
     assert_eq!(listed[0].checklist[0].text, "Unplug the LAN cable");
+
+    // Ticking items and skipping: each tick is its own statement, so concurrent ticks of
+    // different items both stick.
+    let mut three = tasks[0].clone();
+    three.checklist = (0..3)
+        .map(|i| ChecklistItem {
+            text: format!("step {i}"),
+            done: false,
+        })
+        .collect();
+    three.position = 2;
+    let t3 = store.add_tasks(inc.id, &[three]).await.unwrap().remove(0);
+    let (a, b) = futures::join!(
+        store.update_task(
+            inc.id,
+            t3.id,
+            &TaskUpdate {
+                checklist_item: Some((0, true)),
+                status: None
+            }
+        ),
+        store.update_task(
+            inc.id,
+            t3.id,
+            &TaskUpdate {
+                checklist_item: Some((2, true)),
+                status: None
+            }
+        ),
+    );
+    a.unwrap();
+    b.unwrap();
+    let skipped = store
+        .update_task(
+            inc.id,
+            t3.id,
+            &TaskUpdate {
+                checklist_item: Some((0, false)),
+                status: Some(TaskStatus::Skipped),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        skipped.checklist.iter().map(|c| c.done).collect::<Vec<_>>(),
+        [false, false, true]
+    );
+    assert_eq!(skipped.status, TaskStatus::Skipped);
+    assert_eq!(skipped.checklist[2].text, "step 2");
+    assert!(matches!(
+        store
+            .update_task(
+                inc.id + 1000,
+                t3.id,
+                &TaskUpdate {
+                    checklist_item: None,
+                    status: Some(TaskStatus::Open)
+                }
+            )
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
 
     let completion = TaskCompletion {
         by: None,

@@ -85,6 +85,15 @@ pub struct CustodyRecord {
     pub event: NewCustodyEvent,
 }
 
+/// A change to a task other than completing it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskUpdate {
+    /// (index, done) of one checklist item.
+    pub checklist_item: Option<(u32, bool)>,
+    /// `Open` or `Skipped`; completing goes through `complete_task`.
+    pub status: Option<kizuki_domain::task::TaskStatus>,
+}
+
 /// Completing a task also writes its timeline entry, atomically.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskCompletion {
@@ -180,6 +189,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         task_id: i64,
         completion: &TaskCompletion,
     ) -> Result<(Task, TimelineEntry)>;
+
+    /// Ticks or unticks one checklist item and/or sets the status to open or skipped, in one
+    /// statement, so two people ticking different items never undo each other. The index must
+    /// be in range (the server checks it against the task it read; checklists never change
+    /// length). `NotFound` for a task not in this incident.
+    async fn update_task(
+        &self,
+        incident_id: i64,
+        task_id: i64,
+        update: &TaskUpdate,
+    ) -> Result<Task>;
 
     // --- decisions ---------------------------------------------------------------------
     async fn add_decision(

@@ -25,6 +25,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(tasks::list))
         .routes(routes!(tasks::apply_playbook))
         .routes(routes!(tasks::complete))
+        .routes(routes!(tasks::update))
         .routes(routes!(decisions::list, decisions::add))
         .routes(routes!(decisions::decide))
         .routes(routes!(parties::list, parties::add))

@@ -4,9 +4,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use kizuki_domain::error::{Validator, limits};
-use kizuki_domain::task::Task;
+use kizuki_domain::task::{Task, TaskStatus};
 use kizuki_domain::timeline::{EntryKind, EntrySource, TimePrecision, TimelineEntryFields};
-use kizuki_store::TaskCompletion;
+use kizuki_store::{TaskCompletion, TaskUpdate};
 use serde::{Deserialize, Serialize};
 
 use super::load_incident;
@@ -185,4 +185,88 @@ fn kind_for_phase(phase: &str) -> EntryKind {
     } else {
         EntryKind::Other
     }
+}
+
+/// One checklist item ticked or unticked.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChecklistTick {
+    /// Position of the item in the checklist, from 0.
+    pub index: u32,
+    pub done: bool,
+}
+
+/// A change to a task. Completing it (which writes the timeline entry) is `…/complete`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskPatch {
+    #[serde(default)]
+    pub checklist_item: Option<ChecklistTick>,
+    /// `open` or `skipped`.
+    #[serde(default)]
+    pub status: Option<TaskStatus>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/incidents/{id}/tasks/{task_id}", tag = "tasks",
+    params(("id" = i64, Path, description = "Incident id"), ("task_id" = i64, Path, description = "Task id")),
+    request_body = TaskPatch,
+    responses((status = 200, body = Task),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The task is already done", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn update(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiPath((id, task_id)): ApiPath<(i64, i64)>,
+    ApiJson(patch): ApiJson<TaskPatch>,
+) -> ApiResult<Json<Task>> {
+    load_incident(&state, id).await?;
+    let task = state
+        .store
+        .list_tasks(id)
+        .await?
+        .into_iter()
+        .find(|t| t.id == task_id)
+        .ok_or_else(|| ApiError::NotFound(format!("task {task_id} not found in incident {id}")))?;
+    let mut v = Validator::new();
+    if let Some(tick) = &patch.checklist_item
+        && usize::try_from(tick.index).map_or(true, |i| i >= task.checklist.len())
+    {
+        v.push(
+            "checklist_item.index",
+            format!(
+                "the checklist has {} items (0..{})",
+                task.checklist.len(),
+                task.checklist.len()
+            ),
+        );
+    }
+    if patch.status == Some(TaskStatus::Done) {
+        v.push(
+            "status",
+            "complete a task with POST …/complete, which also records it on the timeline",
+        );
+    }
+    if patch.checklist_item.is_none() && patch.status.is_none() {
+        v.push("status", "nothing to change: give checklist_item or status");
+    }
+    v.finish()?;
+    if patch.status.is_some() && task.status == TaskStatus::Done {
+        return Err(ApiError::AlreadyDone {
+            field: "status".into(),
+            message: format!("task {task_id} is already done"),
+        });
+    }
+    let update = TaskUpdate {
+        checklist_item: patch.checklist_item.map(|t| (t.index, t.done)),
+        status: patch.status,
+    };
+    let task = state.store.update_task(id, task_id, &update).await?;
+    tracing::info!(
+        incident = id,
+        task = task_id,
+        user = user.id,
+        "task updated"
+    );
+    Ok(Json(task))
 }
