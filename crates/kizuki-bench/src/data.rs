@@ -336,8 +336,8 @@ mod tests {
     fn incidents_are_valid_for_the_default_ladder() {
         let ladder = kizuki_domain::settings::SeverityLadder::default();
         for i in 0..500 {
-            incident(i).validate(&ladder).unwrap();
+            incident(i).validate(&ladder, true).unwrap();
         }
-        big_incident().validate(&ladder).unwrap();
+        big_incident().validate(&ladder, true).unwrap();
     }
 }

@@ -36,6 +36,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let evtx_dir = args.get(2).cloned().unwrap_or(format!("{base}/evtx"));
     let copies: usize = args.get(3).and_then(|c| c.parse().ok()).unwrap_or(10);
 
+    println!(
+        "load average at start: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
     let t0 = Instant::now();
     let c0 = cpu_seconds();
     let opts = LoadOptions::new()?;
@@ -48,7 +54,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut w = HitWriter::new(Box::new(std::io::sink()), Format::Jsonl);
     let t1 = Instant::now();
     let c1 = cpu_seconds();
-    let res = hunter.scan(&inputs, &ScanOptions::default(), Some(&mut w))?;
+    // As `kizuki hunt` writes by default: in time order (bounded memory, see timeline.rs).
+    let scan_opts = ScanOptions {
+        sort: true,
+        ..ScanOptions::default()
+    };
+    let res = hunter.scan(&inputs, &scan_opts, Some(&mut w))?;
     let scan_s = t1.elapsed().as_secs_f64();
     let scan_cpu = cpu_seconds() - c1;
     let total_s = t0.elapsed().as_secs_f64();

@@ -1,7 +1,6 @@
 //! A flat event: a list of (name, value) leaves with field ids resolved against the
 //! names the loaded rules use, plus the few values every output line needs.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Identifier of a field name the rules refer to. `NO_FIELD` when the rules never name it.
@@ -9,35 +8,86 @@ pub type FieldId = u32;
 /// Marker for an event field whose name no rule uses.
 pub const NO_FIELD: FieldId = u32::MAX;
 
-/// Interned field names (compared case-insensitively).
+/// Interned field names (compared ASCII-case-insensitively). Looked up once or twice per
+/// event leaf, so it is an open-addressing table hashed on the lowercased bytes: no
+/// lowercased copy of the name is made to look it up.
 #[derive(Debug, Default, Clone)]
 pub struct FieldRegistry {
-    ids: HashMap<String, FieldId>,
+    /// Slot -> index into `names` + 1 (0: empty). Length is a power of two, or zero.
+    slots: Vec<u32>,
     names: Vec<String>,
 }
 
+#[inline]
+fn ci_hash(s: &str) -> u64 {
+    // FNV-1a over the ASCII-lowercased bytes.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b.to_ascii_lowercase());
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
 impl FieldRegistry {
+    fn find(&self, name: &str) -> Option<FieldId> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = (ci_hash(name) as usize) & mask;
+        loop {
+            let e = *self.slots.get(i)?;
+            if e == 0 {
+                return None;
+            }
+            let id = e - 1;
+            if self
+                .names
+                .get(id as usize)
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            {
+                return Some(id);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn place(slots: &mut [u32], name: &str, id: FieldId) {
+        let mask = slots.len() - 1;
+        let mut i = (ci_hash(name) as usize) & mask;
+        while let Some(s) = slots.get_mut(i) {
+            if *s == 0 {
+                *s = id + 1;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
     /// The id for `name`, creating it when new.
     pub fn intern(&mut self, name: &str) -> FieldId {
-        let key = name.to_ascii_lowercase();
-        if let Some(id) = self.ids.get(&key) {
-            return *id;
+        if let Some(id) = self.find(name) {
+            return id;
         }
         let id = self.names.len() as FieldId;
         self.names.push(name.to_string());
-        self.ids.insert(key, id);
+        if self.names.len() * 2 > self.slots.len() {
+            let mut slots = vec![0u32; (self.slots.len() * 2).max(64)];
+            for (i, n) in self.names.iter().enumerate() {
+                Self::place(&mut slots, n, i as FieldId);
+            }
+            self.slots = slots;
+        } else {
+            Self::place(&mut self.slots, name, id);
+        }
         id
     }
 
-    /// The id of `name` if any rule uses it. `buf` is scratch space to avoid allocating.
-    pub fn lookup(&self, name: &str, buf: &mut String) -> FieldId {
-        if let Some(id) = self.ids.get(name) {
-            return *id;
-        }
-        buf.clear();
-        buf.push_str(name);
-        buf.make_ascii_lowercase();
-        self.ids.get(buf.as_str()).copied().unwrap_or(NO_FIELD)
+    /// The id of `name` if any rule uses it (`buf` is unused; kept for compatibility).
+    #[inline]
+    pub fn lookup(&self, name: &str, _buf: &mut String) -> FieldId {
+        self.find(name).unwrap_or(NO_FIELD)
     }
 
     /// The name of an id.
@@ -49,41 +99,26 @@ impl FieldRegistry {
     }
 }
 
-/// One leaf of an event.
-#[derive(Debug, Clone)]
-pub struct Field {
+/// One leaf of an event, borrowed from the event's text buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Field<'a> {
     /// Full name: the leaf name for EVTX (`CommandLine`, `Provider_Name`), the dotted path for JSON.
-    pub name: Box<str>,
+    pub name: &'a str,
     /// Id of the full name.
     pub id: FieldId,
     /// Id of the last segment of a dotted path (same as `id` when there is no dot).
     pub leaf_id: FieldId,
     /// The value as text.
-    pub value: Box<str>,
-    /// The value lowercased, when that differs from `value`.
-    lower: Option<Box<str>>,
+    pub value: &'a str,
+    /// The value lowercased (the same slice as `value` when lowercasing changes nothing).
+    lower: &'a str,
 }
 
-impl Field {
-    /// Build a field, lowercasing the value once.
-    pub fn new(name: Box<str>, id: FieldId, leaf_id: FieldId, value: Box<str>) -> Self {
-        let lower = if value.chars().any(char::is_uppercase) {
-            Some(value.to_lowercase().into_boxed_str())
-        } else {
-            None
-        };
-        Field {
-            name,
-            id,
-            leaf_id,
-            value,
-            lower,
-        }
-    }
-
+impl<'a> Field<'a> {
     /// The lowercased value.
-    pub fn lower(&self) -> &str {
-        self.lower.as_deref().unwrap_or(&self.value)
+    #[inline]
+    pub fn lower(&self) -> &'a str {
+        self.lower
     }
 
     /// Whether this field answers to any of `ids`.
@@ -91,6 +126,16 @@ impl Field {
     pub fn is(&self, ids: &[FieldId]) -> bool {
         ids.iter().any(|i| *i == self.id || *i == self.leaf_id)
     }
+}
+
+/// Where a field's parts are in [`Event`]'s text buffer.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    name: (u32, u32),
+    value: (u32, u32),
+    lower: (u32, u32),
+    id: FieldId,
+    leaf_id: FieldId,
 }
 
 /// The kind of log an event came from.
@@ -105,11 +150,14 @@ pub enum SourceKind {
     Eve,
 }
 
-/// A flat event.
+/// A flat event. Names and values live in one text buffer, so building an event costs a
+/// few appends instead of an allocation per field, and a builder can reuse it.
 #[derive(Debug, Clone)]
 pub struct Event {
-    /// All leaves, in document order.
-    pub fields: Vec<Field>,
+    /// Names, values and lowercased values of every leaf.
+    text: String,
+    /// The leaves, in document order.
+    spans: Vec<Span>,
     /// Timestamp text as found (ISO 8601 normally).
     pub time: Option<Box<str>>,
     /// Milliseconds since the Unix epoch, when the time could be parsed.
@@ -131,16 +179,71 @@ pub struct Event {
 }
 
 impl Event {
+    fn empty() -> Self {
+        Event {
+            text: String::with_capacity(2048),
+            spans: Vec::with_capacity(48),
+            time: None,
+            time_ms: None,
+            computer: None,
+            channel: None,
+            channel_lower: None,
+            event_id: None,
+            record: 0,
+            source: Arc::from(""),
+            kind: SourceKind::Evtx,
+        }
+    }
+
+    #[inline]
+    fn slice(&self, r: (u32, u32)) -> &str {
+        self.text.get(r.0 as usize..r.1 as usize).unwrap_or("")
+    }
+
+    #[inline]
+    fn field_at(&self, s: &Span) -> Field<'_> {
+        Field {
+            name: self.slice(s.name),
+            id: s.id,
+            leaf_id: s.leaf_id,
+            value: self.slice(s.value),
+            lower: self.slice(s.lower),
+        }
+    }
+
+    /// All leaves, in document order.
+    #[inline]
+    pub fn fields(&self) -> impl Iterator<Item = Field<'_>> + '_ {
+        self.spans.iter().map(|s| self.field_at(s))
+    }
+
+    /// The leaf at position `i`.
+    pub fn field(&self, i: usize) -> Option<Field<'_>> {
+        self.spans.get(i).map(|s| self.field_at(s))
+    }
+
+    /// Number of leaves.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether the event has no leaf.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
     /// Fields answering to any of `ids`.
     #[inline]
-    pub fn get<'a>(&'a self, ids: &'a [FieldId]) -> impl Iterator<Item = &'a Field> + 'a {
-        self.fields.iter().filter(move |f| f.is(ids))
+    pub fn get<'a>(&'a self, ids: &'a [FieldId]) -> impl Iterator<Item = Field<'a>> + 'a {
+        self.spans
+            .iter()
+            .filter(move |s| ids.iter().any(|i| *i == s.id || *i == s.leaf_id))
+            .map(|s| self.field_at(s))
     }
 
     /// First value of a field by exact (case-insensitive) name, for tests and output.
     pub fn value_of(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
+        self.fields()
             .find(|f| {
                 f.name.eq_ignore_ascii_case(name)
                     || f.name
@@ -148,7 +251,16 @@ impl Event {
                         .next()
                         .is_some_and(|l| l.eq_ignore_ascii_case(name))
             })
-            .map(|f| &*f.value)
+            .map(|f| f.value)
+    }
+
+    fn first_by_priority(&self, ids: &[FieldId]) -> Option<Field<'_>> {
+        for id in ids {
+            if let Some(s) = self.spans.iter().find(|s| s.id == *id || s.leaf_id == *id) {
+                return Some(self.field_at(s));
+            }
+        }
+        None
     }
 }
 
@@ -187,24 +299,25 @@ impl MetaIds {
     }
 }
 
-fn first_by_priority<'a>(fields: &'a [Field], ids: &[FieldId]) -> Option<&'a Field> {
-    for id in ids {
-        if let Some(f) = fields.iter().find(|f| f.id == *id || f.leaf_id == *id) {
-            return Some(f);
-        }
-    }
-    None
-}
-
-/// Collects leaves and turns them into an [`Event`].
+/// Collects leaves and turns them into an [`Event`]. The builder keeps its event between
+/// records ([`EventBuilder::reset`] + [`EventBuilder::finish_ref`]), so a reader allocates
+/// nothing per record once its buffers have grown.
 #[derive(Debug)]
 pub struct EventBuilder<'r> {
     reg: &'r FieldRegistry,
     meta: &'r MetaIds,
     buf: String,
-    fields: Vec<Field>,
+    ev: Event,
     /// When true, names are full dotted paths and the last segment is looked up too.
     dotted: bool,
+}
+
+#[inline]
+fn span_of(start: usize, end: usize) -> (u32, u32) {
+    (
+        u32::try_from(start).unwrap_or(u32::MAX),
+        u32::try_from(end).unwrap_or(u32::MAX),
+    )
 }
 
 impl<'r> EventBuilder<'r> {
@@ -214,13 +327,37 @@ impl<'r> EventBuilder<'r> {
             reg,
             meta,
             buf: String::new(),
-            fields: Vec::with_capacity(32),
+            ev: Event::empty(),
             dotted,
         }
     }
 
+    /// Forget the leaves added so far (keeping the buffers).
+    pub fn reset(&mut self) {
+        self.ev.text.clear();
+        self.ev.spans.clear();
+    }
+
     /// Add one leaf.
-    pub fn push(&mut self, name: &str, value: Box<str>) {
+    pub fn push(&mut self, name: &str, value: &str) {
+        let ns = self.ev.text.len();
+        self.ev.text.push_str(name);
+        let ne = self.ev.text.len();
+        self.push_named(ns, ne, value);
+    }
+
+    /// Add one leaf whose name is `parent` + `sep` + `child`.
+    pub fn push_joined(&mut self, parent: &str, sep: char, child: &str, value: &str) {
+        let ns = self.ev.text.len();
+        self.ev.text.push_str(parent);
+        self.ev.text.push(sep);
+        self.ev.text.push_str(child);
+        let ne = self.ev.text.len();
+        self.push_named(ns, ne, value);
+    }
+
+    fn push_named(&mut self, ns: usize, ne: usize, value: &str) {
+        let name = self.ev.text.get(ns..ne).unwrap_or("");
         let id = self.reg.lookup(name, &mut self.buf);
         let leaf_id = if self.dotted {
             match name.rfind('.') {
@@ -230,8 +367,30 @@ impl<'r> EventBuilder<'r> {
         } else {
             id
         };
-        self.fields
-            .push(Field::new(name.into(), id, leaf_id, value));
+        let text = &mut self.ev.text;
+        let vs = text.len();
+        text.push_str(value);
+        let ve = text.len();
+        let lower = if value.is_ascii() {
+            if value.bytes().any(|b| b.is_ascii_uppercase()) {
+                text.extend(value.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+                span_of(ve, text.len())
+            } else {
+                span_of(vs, ve)
+            }
+        } else if value.chars().any(char::is_uppercase) {
+            text.push_str(&value.to_lowercase());
+            span_of(ve, text.len())
+        } else {
+            span_of(vs, ve)
+        };
+        self.ev.spans.push(Span {
+            name: span_of(ns, ne),
+            value: span_of(vs, ve),
+            lower,
+            id,
+            leaf_id,
+        });
     }
 
     /// Add every leaf of a JSON value. EVTX-style `#attributes` become `Parent_Attr` and
@@ -241,9 +400,9 @@ impl<'r> EventBuilder<'r> {
         use serde_json::Value;
         match v {
             Value::Null => {}
-            Value::Bool(b) => self.push(name, if *b { "true".into() } else { "false".into() }),
-            Value::Number(n) => self.push(name, n.to_string().into_boxed_str()),
-            Value::String(s) => self.push(name, s.as_str().into()),
+            Value::Bool(b) => self.push(name, if *b { "true" } else { "false" }),
+            Value::Number(n) => self.push(name, &n.to_string()),
+            Value::String(s) => self.push(name, s),
             Value::Array(items) => {
                 for item in items {
                     self.push_json(name, item);
@@ -278,28 +437,46 @@ impl<'r> EventBuilder<'r> {
         }
     }
 
-    /// Finish the event.
-    pub fn finish(&mut self, source: &Arc<str>, record: u64, kind: SourceKind) -> Event {
-        let fields = std::mem::take(&mut self.fields);
-        let time = first_by_priority(&fields, &self.meta.time).map(|f| f.value.clone());
-        let time_ms = time.as_deref().and_then(crate::time::parse_ms);
-        let computer = first_by_priority(&fields, &self.meta.computer).map(|f| f.value.clone());
-        let channel_f = first_by_priority(&fields, &self.meta.channel);
-        let channel = channel_f.map(|f| f.value.clone());
-        let channel_lower = channel_f.map(|f| f.lower().into());
-        let event_id = first_by_priority(&fields, &self.meta.event_id)
+    fn fill_meta(&mut self, source: &Arc<str>, record: u64, kind: SourceKind) {
+        let ev = &self.ev;
+        let time = ev.first_by_priority(&self.meta.time).map(|f| f.value);
+        let time_ms = time.and_then(crate::time::parse_ms);
+        let time: Option<Box<str>> = time.map(Into::into);
+        let computer = ev
+            .first_by_priority(&self.meta.computer)
+            .map(|f| f.value.into());
+        let channel_f = ev.first_by_priority(&self.meta.channel);
+        let channel: Option<Box<str>> = channel_f.map(|f| f.value.into());
+        let channel_lower: Option<Box<str>> = channel_f.map(|f| f.lower().into());
+        let event_id = ev
+            .first_by_priority(&self.meta.event_id)
             .and_then(|f| f.value.trim().parse::<u32>().ok());
-        Event {
-            fields,
-            time,
-            time_ms,
-            computer,
-            channel,
-            channel_lower,
-            event_id,
-            record,
-            source: source.clone(),
-            kind,
+        let ev = &mut self.ev;
+        ev.time = time;
+        ev.time_ms = time_ms;
+        ev.computer = computer;
+        ev.channel = channel;
+        ev.channel_lower = channel_lower;
+        ev.event_id = event_id;
+        ev.record = record;
+        if !Arc::ptr_eq(&ev.source, source) {
+            ev.source = source.clone();
         }
+        ev.kind = kind;
+    }
+
+    /// Finish the event, handing it over (the next one starts empty).
+    pub fn finish(&mut self, source: &Arc<str>, record: u64, kind: SourceKind) -> Event {
+        self.fill_meta(source, record, kind);
+        // A copy sized to fit; the builder keeps its grown buffers for the next event.
+        let ev = self.ev.clone();
+        self.reset();
+        ev
+    }
+
+    /// Finish the event and lend it; call [`EventBuilder::reset`] before the next one.
+    pub fn finish_ref(&mut self, source: &Arc<str>, record: u64, kind: SourceKind) -> &mut Event {
+        self.fill_meta(source, record, kind);
+        &mut self.ev
     }
 }

@@ -317,7 +317,7 @@ impl IocSet {
     /// Indicators found in the event, each with the first field it was found in.
     pub fn sweep(&self, ev: &Event) -> Vec<(usize, usize)> {
         let mut found: Vec<(usize, usize)> = Vec::new();
-        for (fi, f) in ev.fields.iter().enumerate() {
+        for (fi, f) in ev.fields().enumerate() {
             let hay = f.value.as_bytes();
             if let Some(ac) = &self.ac {
                 for m in ac.find_overlapping_iter(hay) {
@@ -336,7 +336,7 @@ impl IocSet {
                 }
             }
             if !self.cidrs.is_empty() {
-                for ip in ip_tokens(&f.value) {
+                for ip in ip_tokens(f.value) {
                     for (c, ii) in &self.cidrs {
                         if c.contains(&ip) && !found.iter().any(|(i, _)| i == ii) {
                             found.push((*ii, fi));

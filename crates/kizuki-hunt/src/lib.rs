@@ -21,6 +21,7 @@ pub mod output;
 pub mod scan;
 pub mod sigma;
 pub mod time;
+pub mod timeline;
 
 pub use output::{
     FirstSighting, Format, Hit, HitKind, HitWriter, HuntOutcome, IndicatorKind, Summary,

@@ -173,53 +173,74 @@ impl HitWriter {
 
     /// Write one hit.
     pub fn write(&mut self, h: &Hit) -> std::io::Result<()> {
-        match self.format {
-            Format::Jsonl => {
-                serde_json::to_writer(&mut self.out, h)?;
-                self.out.write_all(b"\n")
-            }
-            Format::Csv => {
-                if !self.header_done {
-                    self.header_done = true;
-                    writeln!(
-                        self.out,
-                        "timestamp,computer,channel,event_id,record,kind,rule_title,rule_id,level,status,tags,fields,file"
-                    )?;
-                }
-                let fields = h
-                    .fields
-                    .iter()
-                    .map(|(k, v)| format!("{k}: {v}"))
-                    .collect::<Vec<_>>()
-                    .join(" ¦ ");
-                let kind = match h.kind {
-                    HitKind::Sigma => "sigma",
-                    HitKind::Correlation => "correlation",
-                    HitKind::Ioc => "ioc",
-                };
-                let cells = [
-                    csv_cell(h.timestamp.as_deref().unwrap_or("")),
-                    csv_cell(h.computer.as_deref().unwrap_or("")),
-                    csv_cell(h.channel.as_deref().unwrap_or("")),
-                    h.event_id.map(|e| e.to_string()).unwrap_or_default(),
-                    h.record.to_string(),
-                    kind.to_string(),
-                    csv_cell(&h.rule_title),
-                    csv_cell(&h.rule_id),
-                    h.level.to_string(),
-                    csv_cell(&h.status),
-                    csv_cell(&h.tags.join(" ")),
-                    csv_cell(&fields),
-                    csv_cell(&h.file),
-                ];
-                writeln!(self.out, "{}", cells.join(","))
-            }
+        self.header()?;
+        format_hit(self.format, h, &mut self.out)
+    }
+
+    /// The output format.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Write a hit already formatted with [`format_hit`] in this writer's format.
+    pub fn write_formatted(&mut self, line: &[u8]) -> std::io::Result<()> {
+        self.header()?;
+        self.out.write_all(line)
+    }
+
+    fn header(&mut self) -> std::io::Result<()> {
+        if self.format == Format::Csv && !self.header_done {
+            self.header_done = true;
+            writeln!(
+                self.out,
+                "timestamp,computer,channel,event_id,record,kind,rule_title,rule_id,level,status,tags,fields,file"
+            )?;
         }
+        Ok(())
     }
 
     /// Flush.
     pub fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()
+    }
+}
+
+/// Write one hit as a line (JSON object or CSV record, with its line end) to `out`.
+pub fn format_hit(format: Format, h: &Hit, out: &mut dyn Write) -> std::io::Result<()> {
+    match format {
+        Format::Jsonl => {
+            serde_json::to_writer(&mut *out, h)?;
+            out.write_all(b"\n")
+        }
+        Format::Csv => {
+            let fields = h
+                .fields
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect::<Vec<_>>()
+                .join(" ¦ ");
+            let kind = match h.kind {
+                HitKind::Sigma => "sigma",
+                HitKind::Correlation => "correlation",
+                HitKind::Ioc => "ioc",
+            };
+            let cells = [
+                csv_cell(h.timestamp.as_deref().unwrap_or("")),
+                csv_cell(h.computer.as_deref().unwrap_or("")),
+                csv_cell(h.channel.as_deref().unwrap_or("")),
+                h.event_id.map(|e| e.to_string()).unwrap_or_default(),
+                h.record.to_string(),
+                kind.to_string(),
+                csv_cell(&h.rule_title),
+                csv_cell(&h.rule_id),
+                h.level.to_string(),
+                csv_cell(&h.status),
+                csv_cell(&h.tags.join(" ")),
+                csv_cell(&fields),
+                csv_cell(&h.file),
+            ];
+            writeln!(out, "{}", cells.join(","))
+        }
     }
 }
 

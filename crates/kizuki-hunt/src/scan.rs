@@ -9,7 +9,7 @@ use crate::output::{
 };
 use crate::sigma::correlation::CorrEvent;
 use crate::sigma::{Level, RuleSet};
-use rayon::prelude::*;
+use crate::timeline::TimelineSorter;
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -28,6 +28,11 @@ pub struct ScanOptions {
     pub progress: bool,
     /// Level given to indicator matches (default high).
     pub ioc_level: Option<Level>,
+    /// Write detections in time order (see [`crate::timeline`]) instead of as they are
+    /// found. Memory stays bounded: past `sort_budget` bytes, sorted runs go to temp files.
+    pub sort: bool,
+    /// In-memory budget for time ordering, in bytes (default [`crate::timeline::DEFAULT_BUDGET`]).
+    pub sort_budget: Option<usize>,
 }
 
 /// Rules plus indicators: what a hunt looks for.
@@ -47,6 +52,7 @@ struct Shared<'w> {
     corr: Vec<CorrEvent>,
     write_error: Option<std::io::Error>,
     kept: Option<Vec<Hit>>,
+    sorter: Option<TimelineSorter>,
 }
 
 impl Shared<'_> {
@@ -90,11 +96,15 @@ impl Shared<'_> {
                     self.first.insert(h.rule_id.clone(), fs);
                 }
             }
-            if let Some(w) = self.writer.as_deref_mut()
-                && self.write_error.is_none()
-                && let Err(e) = w.write(&h)
-            {
-                self.write_error = Some(e);
+            if self.write_error.is_none() {
+                let r = match (&mut self.sorter, self.writer.as_deref_mut()) {
+                    (Some(s), _) => s.push(&h),
+                    (None, Some(w)) => w.write(&h),
+                    (None, None) => Ok(()),
+                };
+                if let Err(e) = r {
+                    self.write_error = Some(e);
+                }
             }
             if let Some(k) = &mut self.kept {
                 k.push(h);
@@ -169,7 +179,7 @@ impl Hunter {
         });
         if let Some(iocs) = &self.iocs {
             for (ii, fi) in iocs.sweep(ev) {
-                let (Some(ind), Some(f)) = (iocs.indicators.get(ii), ev.fields.get(fi)) else {
+                let (Some(ind), Some(f)) = (iocs.indicators.get(ii), ev.field(fi)) else {
                     continue;
                 };
                 hits.push(Hit {
@@ -264,7 +274,15 @@ impl Hunter {
             .collect();
         let total: u64 = sizes.iter().sum();
         let bar = progress_bar(opts.progress, total);
+        let sorter = match (&writer, opts.sort) {
+            (Some(w), true) => Some(TimelineSorter::new(
+                w.format(),
+                opts.sort_budget.unwrap_or(crate::timeline::DEFAULT_BUDGET),
+            )),
+            _ => None,
+        };
         let shared = Mutex::new(Shared {
+            sorter,
             writer,
             summary: Summary::default(),
             first: HashMap::new(),
@@ -288,71 +306,72 @@ impl Hunter {
                 s.take(hits);
             }
         };
-        const BIG: u64 = 16 << 20;
-        let (big, small): (Vec<_>, Vec<_>) =
-            files.iter().zip(&sizes).partition(|(_, s)| **s >= BIG);
-        small.par_iter().for_each(|(path, size)| {
-            let mut errs = Vec::new();
-            input::read_file(
-                path,
-                ctx,
-                1,
-                &mut |batch| {
-                    events.fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Relaxed);
-                    let mut hits = Vec::new();
-                    let mut corr = Vec::new();
-                    for ev in &batch {
-                        self.event_hits(ev, opts, &mut hits, &mut corr);
-                    }
-                    flush(hits, corr);
-                },
-                &mut errs,
-            );
-            if !errs.is_empty()
-                && let Ok(mut e) = errors.lock()
-            {
-                e.extend(errs);
+        // Largest files first, handed out one at a time to one loop per worker: the run ends
+        // on small files, and a worker that runs out of files steals chunks of the EVTX files
+        // still being read, so both cores stay busy to the end.
+        let mut order: Vec<usize> = (0..files.len()).collect();
+        order.sort_by(|a, b| sizes.get(*b).cmp(&sizes.get(*a)));
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let worker = || {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&fi) = order.get(i) else { break };
+                let (Some(path), Some(size)) = (files.get(fi), sizes.get(fi)) else {
+                    break;
+                };
+                let mut errs = Vec::new();
+                match input::sniff(path) {
+                    Ok(input::InputFormat::Evtx) => input::evtx::scan_parallel(
+                        path,
+                        ctx,
+                        &|| (Vec::new(), Vec::new()),
+                        &|(h, c): &mut (Vec<Hit>, Vec<CorrEvent>), ev| {
+                            self.event_hits(ev, opts, h, c)
+                        },
+                        &|(h, c), n| {
+                            events.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                            flush(h, c);
+                        },
+                        &mut errs,
+                    ),
+                    Ok(input::InputFormat::Jsonl) => input::jsonl::read(
+                        path,
+                        ctx,
+                        &mut |batch| {
+                            events.fetch_add(
+                                batch.len() as u64,
+                                std::sync::atomic::Ordering::Relaxed,
+                            );
+                            let mut hits = Vec::new();
+                            let mut corr = Vec::new();
+                            for ev in &batch {
+                                self.event_hits(ev, opts, &mut hits, &mut corr);
+                            }
+                            flush(hits, corr);
+                        },
+                        &mut errs,
+                    ),
+                    Err(reason) => errs.push(InputError {
+                        path: path.to_path_buf(),
+                        offset: Some(0),
+                        reason,
+                    }),
+                }
+                if !errs.is_empty()
+                    && let Ok(mut e) = errors.lock()
+                {
+                    e.extend(errs);
+                }
+                if let Some(b) = &bar {
+                    b.inc(*size);
+                }
             }
-            if let Some(b) = &bar {
-                b.inc(**size);
+        };
+        rayon::scope(|s| {
+            for _ in 0..rayon::current_num_threads() {
+                s.spawn(|_| worker());
             }
         });
-        for (path, size) in big {
-            let mut errs = Vec::new();
-            input::read_file(
-                path,
-                ctx,
-                rayon::current_num_threads(),
-                &mut |batch| {
-                    events.fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Relaxed);
-                    let (hits, corr) = batch
-                        .par_iter()
-                        .fold(
-                            || (Vec::new(), Vec::new()),
-                            |(mut h, mut c), ev| {
-                                self.event_hits(ev, opts, &mut h, &mut c);
-                                (h, c)
-                            },
-                        )
-                        .reduce(
-                            || (Vec::new(), Vec::new()),
-                            |(mut h1, mut c1), (h2, c2)| {
-                                h1.extend(h2);
-                                c1.extend(c2);
-                                (h1, c1)
-                            },
-                        );
-                    flush(hits, corr);
-                },
-                &mut errs,
-            );
-            if let Ok(mut e) = errors.lock() {
-                e.extend(errs);
-            }
-            if let Some(b) = &bar {
-                b.inc(*size);
-            }
-        }
         if let Some(b) = &bar {
             b.finish_and_clear();
         }
@@ -362,6 +381,13 @@ impl Hunter {
         let corr = std::mem::take(&mut s.corr);
         let corr_hits = self.correlate(corr);
         s.take(corr_hits);
+        if let Some(sorter) = s.sorter.take()
+            && let Some(w) = s.writer.as_deref_mut()
+            && s.write_error.is_none()
+            && let Err(e) = sorter.finish(w)
+        {
+            s.write_error = Some(e);
+        }
         if let Some(w) = s.writer.as_deref_mut() {
             w.flush()?;
         }
@@ -379,7 +405,15 @@ impl Hunter {
         summary.input_errors = input_errors;
         summary.seconds = started.elapsed().as_secs_f64();
         let mut first: Vec<FirstSighting> = s.first.into_values().collect();
-        first.sort_by(|a, b| a.time_ms.cmp(&b.time_ms).then(a.rule_id.cmp(&b.rule_id)));
+        // By time; sightings without a time last.
+        first.sort_by(|a, b| {
+            let t = |f: &FirstSighting| f.time_ms.unwrap_or(i64::MAX);
+            t(a).cmp(&t(b)).then(a.rule_id.cmp(&b.rule_id))
+        });
+        let mut kept = s.kept.unwrap_or_default();
+        if opts.sort {
+            crate::timeline::sort_hits(&mut kept);
+        }
         Ok(ScanResult {
             outcome: HuntOutcome {
                 first_sightings: first,
@@ -390,7 +424,7 @@ impl Hunter {
                     .collect(),
                 summary,
             },
-            hits: s.kept.unwrap_or_default(),
+            hits: kept,
         })
     }
 }

@@ -57,6 +57,17 @@ fn hunt_writes_jsonl_and_returns_outcome() {
         .collect();
     assert!(!lines.is_empty());
     assert_eq!(lines.len() as u64, outcome.summary.hits);
+    // Time order by default.
+    let times: Vec<i64> = lines
+        .iter()
+        .map(|l| {
+            l["timestamp"]
+                .as_str()
+                .and_then(kizuki_hunt::time::parse_ms)
+                .unwrap_or(i64::MAX)
+        })
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "sorted by time");
     assert!(
         lines.iter().any(|l| l["rule_id"] == "t-1"
             && l["event_id"] == 4625

@@ -29,6 +29,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<OrgSettings>,
     pub playbooks: Arc<Library>,
+    /// The study's ten cases, in Kizuki's words.
+    pub reference: Arc<kizuki_reference::Library>,
 }
 
 #[derive(OpenApi)]
@@ -49,6 +51,7 @@ pub struct AppState {
         (name = "evidence", description = "Evidence and chain of custody"),
         (name = "observables", description = "Indicators and cross-incident correlation"),
         (name = "legal-clocks", description = "Reporting deadlines from awareness"),
+        (name = "reference", description = "The ten cases of the study Kizuki is built from"),
         (name = "meta", description = "Health, identity, settings, playbooks")
     )
 )]

@@ -46,6 +46,7 @@ impl Api {
             clock: clock.clone(),
             settings: Arc::new(OrgSettings::default()),
             playbooks: Arc::new(kizuki_playbook::Library::builtin().unwrap()),
+            reference: Arc::new(kizuki_reference::Library::builtin().unwrap()),
         };
         Self {
             app: kizuki_server::app(state),
@@ -1009,4 +1010,41 @@ fn openapi_document_is_stable() {
     let doc = serde_json::to_value(kizuki_server::openapi()).unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     insta::assert_json_snapshot!("openapi", doc);
+}
+
+#[tokio::test]
+async fn the_reference_library_is_searchable_in_both_languages() {
+    let api = Api::sqlite().await;
+    let all = api.get("/api/v1/reference/cases").await;
+    assert_eq!(all.as_array().unwrap().len(), 10);
+    let ransomware = api.get("/api/v1/reference/cases?category=ransomware").await;
+    let ids: Vec<&str> = ransomware
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"case-03"), "{ids:?}");
+    let ja = api.get("/api/v1/reference/cases?q=%E3%83%A9%E3%83%B3%E3%82%B5%E3%83%A0%E3%82%A6%E3%82%A7%E3%82%A2").await;
+    let en = api.get("/api/v1/reference/cases?q=RANSOMWARE").await;
+    assert!(!ja.as_array().unwrap().is_empty());
+    assert!(!en.as_array().unwrap().is_empty());
+    let case = api.get("/api/v1/reference/cases/3").await;
+    assert_eq!(case["id"], "case-03");
+    assert!(case["timeline"].as_array().unwrap().len() >= 10);
+    let (status, problem) = api
+        .call(
+            Method::GET,
+            "/api/v1/reference/cases?lesson_category=astrology",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&problem)),
+        (StatusCode::BAD_REQUEST, "lesson_category")
+    );
+    let (status, _) = api
+        .call(Method::GET, "/api/v1/reference/cases/case-11", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

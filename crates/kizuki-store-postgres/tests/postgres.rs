@@ -339,7 +339,10 @@ async fn update_conflict_changes_nothing() {
     let later = ts("2026-01-07T00:00:00Z");
     let mut f2 = fields("v2");
     f2.phase = Phase::Containment;
-    let updated = s.update_incident(created.id, 1, &f2, later).await.unwrap();
+    let updated = s
+        .update_incident(created.id, 1, &f2, &[], later)
+        .await
+        .unwrap();
     assert_eq!(updated.version, 2);
     assert_eq!(updated.title, "v2");
     assert_eq!(updated.created_at, now());
@@ -347,7 +350,13 @@ async fn update_conflict_changes_nothing() {
 
     // A stale writer loses and changes nothing.
     let stale = s
-        .update_incident(created.id, 1, &fields("stale"), ts("2026-01-08T00:00:00Z"))
+        .update_incident(
+            created.id,
+            1,
+            &fields("stale"),
+            &[],
+            ts("2026-01-08T00:00:00Z"),
+        )
         .await;
     match stale {
         Err(StoreError::Conflict {
@@ -367,7 +376,7 @@ async fn update_conflict_changes_nothing() {
             let barrier = barrier.clone();
             tokio::spawn(async move {
                 barrier.wait().await;
-                s.update_incident(created.id, 2, &fields(&format!("racer {i}")), later)
+                s.update_incident(created.id, 2, &fields(&format!("racer {i}")), &[], later)
                     .await
             })
         })
@@ -384,7 +393,8 @@ async fn update_conflict_changes_nothing() {
     );
 
     assert!(matches!(
-        s.update_incident(424_242, 1, &fields("ghost"), later).await,
+        s.update_incident(424_242, 1, &fields("ghost"), &[], later)
+            .await,
         Err(StoreError::NotFound {
             entity: "incident",
             ..

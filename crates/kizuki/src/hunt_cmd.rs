@@ -53,6 +53,10 @@ pub struct HuntArgs {
     /// Do not show a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Write detections as they are found (scan order) instead of sorting them by time.
+    /// Sorting keeps memory bounded: past a budget, sorted runs go to temp files.
+    #[arg(long)]
+    pub unsorted: bool,
     /// Worker threads (default: every core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -102,6 +106,8 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<HuntOutcome> {
             .transpose()?,
         progress: !args.no_progress,
         ioc_level: None,
+        sort: !args.unsorted,
+        sort_budget: None,
     };
     if let Some(n) = args.threads {
         // Size the pool before rules are compiled in parallel.

@@ -364,6 +364,10 @@ async fn state(database: &str, file: &FileConfig) -> anyhow::Result<AppState> {
         clock: Arc::new(SystemClock),
         settings: Arc::new(file.settings()?),
         playbooks: Arc::new(file.playbooks()?),
+        reference: Arc::new(
+            kizuki_reference::Library::builtin()
+                .map_err(|e| anyhow::anyhow!("built-in reference cases are invalid:\n{e}"))?,
+        ),
     })
 }
 

@@ -1,6 +1,7 @@
 //! Reading event logs: EVTX, JSON lines (flat or nested) and Suricata EVE JSON.
 
 pub mod evtx;
+pub mod flatjson;
 pub mod jsonl;
 
 use crate::event::{Event, FieldRegistry, MetaIds};

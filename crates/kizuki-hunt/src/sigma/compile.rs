@@ -158,9 +158,17 @@ impl FieldMatch {
                 ac,
                 exact,
             } => {
-                let fields: &mut dyn Iterator<Item = &crate::event::Field> = match &self.ids {
-                    Some(ids) => &mut ev.get(ids),
-                    None => &mut ev.fields.iter(),
+                let mut by_id;
+                let mut every;
+                let fields: &mut dyn Iterator<Item = crate::event::Field<'_>> = match &self.ids {
+                    Some(ids) => {
+                        by_id = ev.get(ids);
+                        &mut by_id
+                    }
+                    None => {
+                        every = ev.fields();
+                        &mut every
+                    }
                 };
                 let mut seen = false;
                 if *all {
@@ -189,7 +197,7 @@ impl FieldMatch {
                     }
                     for g in groups {
                         for p in g {
-                            if p.matches(f, ev) {
+                            if p.matches(&f, ev) {
                                 return true;
                             }
                         }

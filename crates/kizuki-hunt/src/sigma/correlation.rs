@@ -325,7 +325,7 @@ impl Correlation {
             }
         }
         let value = match v {
-            Some(ids) => Some(ev.get(ids).next()?.value.clone()),
+            Some(ids) => Some(ev.get(ids).next()?.value.into()),
             None => None,
         };
         Some(CorrEvent {

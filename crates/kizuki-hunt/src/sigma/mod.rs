@@ -77,21 +77,45 @@ struct Index {
 }
 
 /// Literal prefilter: a rule whose detection needs one of a few literals is only evaluated
-/// on events where one of them occurs (in the right field).
+/// on events where one of them occurs (in the right field). Needles tied to fields are
+/// searched only in the fields some rule names; needles of keyword searches (any field)
+/// have an automaton of their own, run over every field.
 #[derive(Debug, Default)]
 struct Prefilter {
-    ac: Option<aho_corasick::AhoCorasick>,
-    /// Needle -> (compiled rule, field ids or any field).
-    needle_rules: Vec<Vec<(u32, Option<Vec<FieldId>>)>>,
+    /// Needles that must occur in given fields.
+    ac_fields: Option<aho_corasick::AhoCorasick>,
+    /// Needle -> (compiled rule, field ids).
+    field_rules: Vec<Vec<(u32, Vec<FieldId>)>>,
+    /// Field id -> whether some needle of `ac_fields` is tied to it.
+    watched: Vec<bool>,
+    /// Needles that may occur in any field.
+    ac_any: Option<aho_corasick::AhoCorasick>,
+    /// Needle -> compiled rules.
+    any_rules: Vec<Vec<u32>>,
     /// Compiled rule -> whether it has a requirement.
     has_req: Vec<bool>,
 }
 
+fn build_ac(needles: &[String]) -> Result<Option<aho_corasick::AhoCorasick>, ()> {
+    if needles.is_empty() {
+        return Ok(None);
+    }
+    aho_corasick::AhoCorasick::builder()
+        .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+        .build(needles)
+        .map(Some)
+        .map_err(|_| ())
+}
+
 impl Prefilter {
     fn build(compiled: &[CompiledRule]) -> Prefilter {
-        let mut ids: HashMap<String, usize> = HashMap::new();
-        let mut needles: Vec<String> = Vec::new();
-        let mut needle_rules: Vec<Vec<(u32, Option<Vec<FieldId>>)>> = Vec::new();
+        let mut f_ids: HashMap<String, usize> = HashMap::new();
+        let mut f_needles: Vec<String> = Vec::new();
+        let mut field_rules: Vec<Vec<(u32, Vec<FieldId>)>> = Vec::new();
+        let mut a_ids: HashMap<String, usize> = HashMap::new();
+        let mut a_needles: Vec<String> = Vec::new();
+        let mut any_rules: Vec<Vec<u32>> = Vec::new();
+        let mut watched: Vec<bool> = Vec::new();
         let mut has_req = vec![false; compiled.len()];
         for (r, cr) in compiled.iter().enumerate() {
             let Some(req) = cr.det.requirement() else {
@@ -100,34 +124,63 @@ impl Prefilter {
             if req.iter().any(|(_, n)| n.is_empty()) {
                 continue;
             }
-            has_req[r] = true;
+            if let Some(h) = has_req.get_mut(r) {
+                *h = true;
+            }
             for (fids, n) in req {
-                let i = *ids.entry(n.clone()).or_insert_with(|| {
-                    needles.push(n);
-                    needle_rules.push(Vec::new());
-                    needles.len() - 1
-                });
-                if let Some(list) = needle_rules.get_mut(i) {
-                    list.push((r as u32, fids));
+                match fids {
+                    Some(fids) => {
+                        for f in &fids {
+                            let i = *f as usize;
+                            if i >= watched.len() {
+                                watched.resize(i + 1, false);
+                            }
+                            if let Some(w) = watched.get_mut(i) {
+                                *w = true;
+                            }
+                        }
+                        let i = *f_ids.entry(n.clone()).or_insert_with(|| {
+                            f_needles.push(n);
+                            field_rules.push(Vec::new());
+                            f_needles.len() - 1
+                        });
+                        if let Some(list) = field_rules.get_mut(i) {
+                            list.push((r as u32, fids));
+                        }
+                    }
+                    None => {
+                        let i = *a_ids.entry(n.clone()).or_insert_with(|| {
+                            a_needles.push(n);
+                            any_rules.push(Vec::new());
+                            a_needles.len() - 1
+                        });
+                        if let Some(list) = any_rules.get_mut(i) {
+                            list.push(r as u32);
+                        }
+                    }
                 }
             }
         }
-        let ac = if needles.is_empty() {
-            None
-        } else {
-            aho_corasick::AhoCorasick::builder()
-                .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
-                .build(&needles)
-                .ok()
-        };
-        if ac.is_none() {
-            has_req.iter_mut().for_each(|h| *h = false);
+        match (build_ac(&f_needles), build_ac(&a_needles)) {
+            (Ok(ac_fields), Ok(ac_any)) => Prefilter {
+                ac_fields,
+                field_rules,
+                watched,
+                ac_any,
+                any_rules,
+                has_req,
+            },
+            // Without an automaton every rule is evaluated: slower, same results.
+            _ => Prefilter {
+                has_req: vec![false; compiled.len()],
+                ..Prefilter::default()
+            },
         }
-        Prefilter {
-            ac,
-            needle_rules,
-            has_req,
-        }
+    }
+
+    #[inline]
+    fn watches(&self, id: FieldId) -> bool {
+        self.watched.get(id as usize).copied().unwrap_or(false)
     }
 }
 
@@ -436,23 +489,6 @@ impl RuleSet {
             *gen_ = 1;
         }
         let g = *gen_;
-        if let Some(ac) = &pf.ac {
-            for fld in &ev.fields {
-                for m in ac.find_overlapping_iter(fld.lower()) {
-                    if let Some(list) = pf.needle_rules.get(m.pattern().as_usize()) {
-                        for (r, ids) in list {
-                            if ids.as_deref().is_none_or(|ids| fld.is(ids))
-                                && let Some(s) = stamps.get_mut(*r as usize)
-                            {
-                                *s = g;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        let mut seen: [usize; 8] = [usize::MAX; 8];
-        let mut n_seen = 0;
         let mut lists: [&[u32]; 4] = [&[], &[], &[], &[]];
         if let Some(ch) = ev.channel_lower.as_deref()
             && let Some(b) = self.index.channels.get(ch)
@@ -470,6 +506,43 @@ impl RuleSet {
         {
             lists[3] = l;
         }
+        // The literal prefilter, only when a candidate rule depends on it.
+        let needs_pf = lists.iter().any(|l| {
+            l.iter()
+                .any(|r| pf.has_req.get(*r as usize).copied().unwrap_or(false))
+        });
+        if needs_pf {
+            for fld in ev.fields() {
+                if let Some(ac) = &pf.ac_fields
+                    && (pf.watches(fld.id) || pf.watches(fld.leaf_id))
+                {
+                    for m in ac.find_overlapping_iter(fld.lower()) {
+                        if let Some(list) = pf.field_rules.get(m.pattern().as_usize()) {
+                            for (r, ids) in list {
+                                if fld.is(ids)
+                                    && let Some(s) = stamps.get_mut(*r as usize)
+                                {
+                                    *s = g;
+                                }
+                            }
+                        }
+                    }
+                }
+                if let Some(ac) = &pf.ac_any {
+                    for m in ac.find_overlapping_iter(fld.lower()) {
+                        if let Some(list) = pf.any_rules.get(m.pattern().as_usize()) {
+                            for r in list {
+                                if let Some(s) = stamps.get_mut(*r as usize) {
+                                    *s = g;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut seen: [usize; 8] = [usize::MAX; 8];
+        let mut n_seen = 0;
         for l in lists {
             for r in l {
                 let Some(cr) = self.compiled.get(*r as usize) else {

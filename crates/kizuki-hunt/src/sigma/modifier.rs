@@ -279,7 +279,7 @@ impl ValuePattern {
     fn matches_inner(&self, f: &Field, ev: &Event) -> bool {
         let owned;
         let v: &str = if let Some(tp) = self.time_part {
-            let Some(ms) = crate::time::parse_ms(&f.value) else {
+            let Some(ms) = crate::time::parse_ms(f.value) else {
                 return false;
             };
             let (y, mo, d, h, mi, wd) = crate::time::civil_parts(ms);
@@ -294,7 +294,7 @@ impl ValuePattern {
             .to_string();
             &owned
         } else if self.cased {
-            &f.value
+            f.value
         } else {
             f.lower()
         };
@@ -303,11 +303,7 @@ impl ValuePattern {
             Pattern::Prefix(s) => v.starts_with(&**s),
             Pattern::Suffix(s) => v.ends_with(&**s),
             Pattern::Contains(fi) => fi.find(v.as_bytes()).is_some(),
-            Pattern::Regex(r) => r.is_match(if self.time_part.is_some() {
-                v
-            } else {
-                &f.value
-            }),
+            Pattern::Regex(r) => r.is_match(if self.time_part.is_some() { v } else { f.value }),
             Pattern::Cidr(c) => v.trim().parse::<IpAddr>().is_ok_and(|ip| c.contains(&ip)),
             Pattern::Num(op, n) => parse_num(v).is_some_and(|x| match op {
                 Op::Lt => x < *n,
@@ -317,7 +313,7 @@ impl ValuePattern {
                 _ => x == *n,
             }),
             Pattern::FieldRef(op, ids) => ev.get(ids).any(|o| {
-                let other = if self.cased { &*o.value } else { o.lower() };
+                let other = if self.cased { o.value } else { o.lower() };
                 match op {
                     FieldRefOp::Eq => v == other,
                     FieldRefOp::Contains => v.contains(other),

@@ -13,6 +13,7 @@ pub mod legal_clocks;
 pub mod meta;
 pub mod observables;
 pub mod parties;
+pub mod reference;
 pub mod tasks;
 pub mod timeline;
 
@@ -35,6 +36,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(observables::search))
         .routes(routes!(legal_clocks::list, legal_clocks::add))
         .routes(routes!(legal_clocks::mark_met))
+        .routes(routes!(reference::list))
+        .routes(routes!(reference::get))
         .routes(routes!(meta::me))
         .routes(routes!(meta::severity_ladder))
         .routes(routes!(meta::list_playbooks))
