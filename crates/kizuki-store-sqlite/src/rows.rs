@@ -291,6 +291,64 @@ impl TimelineRow {
     }
 }
 
+/// The columns of [`timeline_json_sql`] for one entry, in order, as SQLite's `json_array`
+/// writes them. Reading a whole timeline as one JSON text instead of one sqlx row per entry
+/// is what makes long timelines cheap: sqlx copies every column of every row into its own
+/// value and hands each row across threads, which cost ~5 µs a row.
+#[derive(serde::Deserialize)]
+pub(crate) struct TimelineJson<'a>(
+    i64,
+    i64,
+    i64,
+    #[serde(borrow)] std::borrow::Cow<'a, str>,
+    #[serde(borrow)] Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)] std::borrow::Cow<'a, str>,
+    String,
+    #[serde(borrow)] std::borrow::Cow<'a, str>,
+    String,
+    #[serde(borrow)] std::borrow::Cow<'a, str>,
+    Option<i64>,
+    i64,
+);
+
+/// Wraps a `SELECT timeline_cols!() …` subquery (which must end in its own ORDER BY) so
+/// that it returns a single JSON array of [`TimelineJson`] arrays, in the same order.
+macro_rules! timeline_json_sql {
+    ($inner:expr) => {
+        concat!(
+            "SELECT json_group_array(json_array(id, incident_id, occurred_at, precision, \
+             day_part, lane, actor, kind, text, source, created_by, created_at) \
+             ORDER BY occurred_at, id) FROM (",
+            $inner
+        )
+    };
+}
+pub(crate) use timeline_json_sql;
+
+/// Decodes the text made by [`timeline_json_sql`].
+pub(crate) fn timeline_from_json(text: &str) -> Result<Vec<TimelineEntry>> {
+    const T: &str = "timeline_entries";
+    let rows: Vec<TimelineJson<'_>> = serde_json::from_str(text).map_err(|e| corrupt(T, "*", e))?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(TimelineEntry {
+                id: r.0,
+                incident_id: r.1,
+                occurred_at: ts(T, "occurred_at", r.2)?,
+                precision: parse_enum(T, "precision", &r.3)?,
+                day_part: opt_enum(T, "day_part", r.4.as_deref())?,
+                lane: parse_enum(T, "lane", &r.5)?,
+                actor: r.6,
+                kind: parse_enum(T, "kind", &r.7)?,
+                text: r.8,
+                source: parse_enum(T, "source", &r.9)?,
+                created_by: r.10,
+                created_at: ts(T, "created_at", r.11)?,
+            })
+        })
+        .collect()
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct TaskRow {
     id: i64,

@@ -265,7 +265,13 @@ async fn two_stores_on_one_file_wait_for_each_other_instead_of_failing() {
                 let f = s.get_incident(i.id).await.unwrap().unwrap();
                 // Optimistic concurrency across processes: a conflict is fine, a lock error is not.
                 match s
-                    .update_incident(i.id, f.version, &IncidentFields::from_incident(&f), t0())
+                    .update_incident(
+                        i.id,
+                        f.version,
+                        &IncidentFields::from_incident(&f),
+                        &[],
+                        t0(),
+                    )
                     .await
                 {
                     Ok(_) | Err(StoreError::Conflict { .. }) => {}
@@ -409,13 +415,17 @@ async fn update_checks_the_version_in_the_same_statement() {
     let mut f = IncidentFields::from_incident(&i);
     f.title = "v2".into();
     let later = at("2026-01-07T00:00:00Z");
-    let u = s.update_incident(i.id, 1, &f, later).await.unwrap();
+    let u = s.update_incident(i.id, 1, &f, &[], later).await.unwrap();
     assert_eq!((u.version, u.title.as_str()), (2, "v2"));
     assert_eq!(u.updated_at, later);
     assert_eq!(u.created_at, t0());
 
     f.title = "stale".into();
-    match s.update_incident(i.id, 1, &f, later).await.unwrap_err() {
+    match s
+        .update_incident(i.id, 1, &f, &[], later)
+        .await
+        .unwrap_err()
+    {
         StoreError::Conflict {
             id,
             expected,
@@ -429,7 +439,7 @@ async fn update_checks_the_version_in_the_same_statement() {
         "nothing written"
     );
     assert!(matches!(
-        s.update_incident(999, 1, &f, later).await.unwrap_err(),
+        s.update_incident(999, 1, &f, &[], later).await.unwrap_err(),
         StoreError::NotFound {
             entity: "incident",
             ..

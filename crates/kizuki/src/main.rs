@@ -336,10 +336,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Hunt(args) => {
+            // Check the incident first: a long scan should not end in "no such incident".
+            let target = match args.incident {
+                Some(id) => {
+                    let state = state(&cli.database, &file).await?;
+                    if state.store.get_incident(id).await?.is_none() {
+                        bail!("incident {id} not found; nothing was scanned");
+                    }
+                    Some((state, id))
+                }
+                None => None,
+            };
             let outcome = hunt_cmd::run(&args)?;
-            if let Some(incident_id) = args.incident {
-                let state = state(&cli.database, &file).await?;
-                attach_hunt(&state, incident_id, &outcome).await?;
+            if let Some((state, id)) = target {
+                attach_hunt(&state, id, &outcome).await?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -659,9 +669,6 @@ async fn attach_hunt(
 ) -> anyhow::Result<()> {
     use kizuki_domain::observable::{NewObservable, ObservableKind};
     use kizuki_domain::timeline::{TimePrecision, TimelineEntryFields};
-    if state.store.get_incident(incident_id).await?.is_none() {
-        bail!("incident {incident_id} not found; the hunt results were written but not attached");
-    }
     let now = state.clock.now();
     let entries: Vec<TimelineEntryFields> = outcome
         .first_sightings

@@ -364,3 +364,86 @@ fn serve_answers_health_and_the_api_with_a_token_and_stops_cleanly() {
     assert!(body.contains("\"openapi\":\"3.1"));
     assert!(server.stop().success(), "SIGTERM leads to a clean exit");
 }
+
+#[test]
+fn hunt_findings_attach_to_an_incident_and_correlate() {
+    let (dir, db) = temp_db();
+    let first: Value = serde_json::from_str(&ok(&kizuki(
+        &db,
+        &[
+            "--json",
+            "incident",
+            "create",
+            "--title",
+            "Password spraying on the file server",
+            "--category",
+            "unauthorised_access",
+        ],
+    )))
+    .unwrap();
+    let id = first["id"].as_i64().unwrap().to_string();
+    let rule = dir.path().join("failed-logon.yml");
+    std::fs::write(
+        &rule,
+        "title: Failed logon\nid: 0f7c1a52-2f36-4c8e-9b55-6a1a3c0b7e11\nlevel: low\nlogsource:\n  product: windows\n  service: security\ndetection:\n  sel:\n    EventID: 4625\n  condition: sel\n",
+    )
+    .unwrap();
+    let ioc = dir.path().join("ioc.txt");
+    std::fs::write(&ioc, "account:DESKTOP-M5SN04R\n").unwrap();
+    let evtx = workspace_root()
+        .join("../shared/data/evtx/DeepBlueCLI/smb-password-guessing-security.evtx");
+    let out = dir.path().join("hits.jsonl");
+    ok(&kizuki(
+        &db,
+        &[
+            "hunt",
+            "--rules",
+            rule.to_str().unwrap(),
+            "--ioc",
+            ioc.to_str().unwrap(),
+            "--no-progress",
+            "--output",
+            out.to_str().unwrap(),
+            "--incident",
+            &id,
+            evtx.to_str().unwrap(),
+        ],
+    ));
+    assert!(
+        std::fs::read_to_string(&out).unwrap().lines().count() > 10,
+        "hits were written"
+    );
+    let export: Value =
+        serde_json::from_str(&ok(&kizuki(&db, &["--json", "incident", "show", &id]))).unwrap();
+    let timeline = export["timeline"].as_array().unwrap();
+    assert!(
+        timeline.iter().any(|e| e["source"] == "import"
+            && e["lane"] == "ciso_csirt"
+            && e["text"].as_str().unwrap().contains("Failed logon")),
+        "{timeline:?}"
+    );
+    let observables = export["observables"].as_array().unwrap();
+    assert!(
+        observables
+            .iter()
+            .any(|o| o["kind"] == "account" && o["normalized"] == "desktop-m5sn04r"),
+        "{observables:?}"
+    );
+
+    // Naming an incident that does not exist fails before any scanning.
+    let err = failed(&kizuki(
+        &db,
+        &[
+            "hunt",
+            "--rules",
+            rule.to_str().unwrap(),
+            "--no-progress",
+            "--output",
+            out.to_str().unwrap(),
+            "--incident",
+            "999",
+            evtx.to_str().unwrap(),
+        ],
+    ));
+    assert!(err.contains("999"), "{err}");
+}
