@@ -152,11 +152,16 @@ impl FromRequestParts<AppState> for AuthUser {
             return Err(ApiError::Unauthorized);
         }
         let hash = kizuki_domain::user::token_hash(token.trim());
+        let now = state.clock.now();
+        if let Some(user) = state.auth_cache.get(&hash, now) {
+            return Ok(AuthUser(user));
+        }
         let user = state
             .store
-            .user_by_token_hash(&hash, state.clock.now())
+            .user_by_token_hash(&hash, now)
             .await?
             .ok_or(ApiError::Unauthorized)?;
+        state.auth_cache.put(hash, user.clone(), now);
         Ok(AuthUser(user))
     }
 }

@@ -17,8 +17,10 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 pub mod api;
+pub mod auth_cache;
 pub mod error;
 pub mod extract;
+pub mod hunting;
 
 pub use error::{ApiError, Problem};
 
@@ -31,6 +33,7 @@ pub struct AppState {
     pub playbooks: Arc<Library>,
     /// The study's ten cases, in Kizuki's words.
     pub reference: Arc<kizuki_reference::Library>,
+    pub auth_cache: Arc<auth_cache::AuthCache>,
 }
 
 #[derive(OpenApi)]

@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use jiff::Timestamp;
-use kizuki_domain::clock::ManualClock;
+use kizuki_domain::clock::{Clock, ManualClock};
 use kizuki_domain::settings::OrgSettings;
 use kizuki_domain::user::{NewUser, Role, token_hash};
 use kizuki_server::AppState;
@@ -47,6 +47,7 @@ impl Api {
             settings: Arc::new(OrgSettings::default()),
             playbooks: Arc::new(kizuki_playbook::Library::builtin().unwrap()),
             reference: Arc::new(kizuki_reference::Library::builtin().unwrap()),
+            auth_cache: Default::default(),
         };
         Self {
             app: kizuki_server::app(state),
@@ -794,7 +795,12 @@ async fn playbook_tasks_complete_into_the_timeline() {
         "2026-06-20T03:30:00Z"
     );
     // 2026-06-19 is Day 1; 12:30 in Tokyo on the 20th, a Saturday, is Day 2 (holiday).
-    assert_eq!(done["timeline_entry"]["day_label_ja"], "2日目（休）12:30");
+    assert_eq!(done["timeline_entry"]["day_label"], "2日目（休）12:30");
+    let en = api
+        .get(&format!("/api/v1/incidents/{id}/timeline?lang=en"))
+        .await;
+    assert_eq!(en[0]["day_label"], "Day 2 (holiday) 12:30");
+    assert_eq!(en[0]["holiday"], true);
     let (status, _) = api
         .call(
             Method::POST,
@@ -1045,6 +1051,152 @@ async fn the_reference_library_is_searchable_in_both_languages() {
     );
     let (status, _) = api
         .call(Method::GET, "/api/v1/reference/cases/case-11", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_expired_token_stops_working_despite_the_lookup_cache() {
+    let api = Api::sqlite().await;
+    let now = api.clock.now();
+    let user = api
+        .store
+        .user_by_email("csirt@example.jp")
+        .await
+        .unwrap()
+        .unwrap();
+    let short = "kzk_short-lived-token";
+    api.store
+        .create_token(
+            user.id,
+            "short",
+            &token_hash(short),
+            now,
+            Some(
+                now.checked_add(jiff::SignedDuration::from_mins(10))
+                    .unwrap(),
+            ),
+        )
+        .await
+        .unwrap();
+    let req = |t: &str| {
+        Request::get("/api/v1/me")
+            .header(header::AUTHORIZATION, format!("Bearer {t}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(api.raw(req(short)).await.0, StatusCode::OK);
+    assert_eq!(
+        api.raw(req(short)).await.0,
+        StatusCode::OK,
+        "served from the cache"
+    );
+    api.clock.advance(jiff::SignedDuration::from_mins(11));
+    assert_eq!(api.raw(req(short)).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_new_log_is_swept_for_every_known_observable() {
+    let api = Api::sqlite().await;
+    let earlier = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "Phishing reported by sales", "category": "targeted_email"}),
+        )
+        .await;
+    let now = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "Odd logons on the file server", "category": "unauthorised_access"}),
+        )
+        .await;
+    let (a, b) = (earlier["id"].as_i64().unwrap(), now["id"].as_i64().unwrap());
+    let upload = |id: i64, body: Vec<u8>, ct: &str| {
+        Request::post(format!("/api/v1/incidents/{id}/sweeps"))
+            .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .header(header::CONTENT_TYPE, ct.to_owned())
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let log = concat!(
+        r#"{"@timestamp":"2026-06-20T01:00:00Z","host":{"name":"FS01"},"event":{"code":"4625"},"source":{"ip":"198.51.100.20"}}"#,
+        "\n",
+        r#"{"@timestamp":"2026-06-20T01:05:00Z","host":{"name":"FS01"},"event":{"code":"4624"},"source":{"ip":"203.0.113.9"},"user":{"name":"svc-backup"}}"#,
+        "\n",
+        "this line is not json\n",
+    );
+
+    // Nothing known yet: nothing to sweep for.
+    let (status, _, bytes) = api
+        .raw(upload(
+            b,
+            log.as_bytes().to_vec(),
+            "application/octet-stream",
+        ))
+        .await;
+    let problem: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(
+        (status, field_of(&problem)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "observables")
+    );
+
+    api.post(
+        &format!("/api/v1/incidents/{a}/observables"),
+        json!({"kind": "ip", "value": "203.0.113.9"}),
+    )
+    .await;
+    let (status, _, bytes) = api
+        .raw(upload(
+            b,
+            log.as_bytes().to_vec(),
+            "application/octet-stream",
+        ))
+        .await;
+    let report: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["events"], 2);
+    assert_eq!(report["hits"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["hits"][0]["record"], 2);
+    assert_eq!(report["timeline_entries_added"], 1);
+    assert_eq!(report["observables_added"], 1);
+    assert_eq!(
+        report["unreadable"].as_array().unwrap().len(),
+        1,
+        "the broken line is reported"
+    );
+
+    // The new incident now holds the indicator, and with it the link to the earlier one.
+    let observables = api.get(&format!("/api/v1/incidents/{b}/observables")).await;
+    assert_eq!(observables[0]["normalized"], "203.0.113.9");
+    assert_eq!(observables[0]["shared_with"][0]["incident_id"], a);
+    let timeline = api
+        .get(&format!("/api/v1/incidents/{b}/timeline?lang=en"))
+        .await;
+    assert_eq!(timeline[0]["source"], "import");
+    assert_eq!(timeline[0]["occurred_at"], "2026-06-20T01:05:00Z");
+
+    let (status, _, _) = api
+        .raw(upload(b, Vec::new(), "application/octet-stream"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _, _) = api
+        .raw(upload(b, log.as_bytes().to_vec(), "text/plain"))
+        .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (status, _, _) = api
+        .raw(upload(
+            b,
+            vec![b'x'; 65 * 1024 * 1024],
+            "application/octet-stream",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (status, _, _) = api
+        .raw(upload(
+            9999,
+            log.as_bytes().to_vec(),
+            "application/octet-stream",
+        ))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }

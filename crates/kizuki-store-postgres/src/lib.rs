@@ -1191,6 +1191,16 @@ impl Store for PgStore {
         collect(rows, rows::observable)
     }
 
+    async fn list_all_observables(&self, limit: u32) -> Result<Vec<Observable>> {
+        let sql = format!("SELECT {OBSERVABLE_COLS} FROM observables ORDER BY id LIMIT $1");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        collect(rows, rows::observable)
+    }
+
     async fn incidents_sharing(
         &self,
         kind: ObservableKind,

@@ -1274,6 +1274,19 @@ impl Store for SqliteStore {
         all(rows, ObservableRow::into_domain)
     }
 
+    async fn list_all_observables(&self, limit: u32) -> Result<Vec<Observable>> {
+        let rows = sqlx::query_as::<_, ObservableRow>(concat!(
+            "SELECT ",
+            observable_cols!(),
+            " FROM observables ORDER BY id LIMIT ?"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        all(rows, ObservableRow::into_domain)
+    }
+
     async fn incidents_sharing(
         &self,
         kind: ObservableKind,

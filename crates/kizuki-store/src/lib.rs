@@ -252,6 +252,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         first_seen: Timestamp,
     ) -> Result<Observable>;
     async fn list_observables(&self, incident_id: i64) -> Result<Vec<Observable>>;
+    /// Observables of every incident, oldest first, at most `limit` (for sweeping new logs
+    /// with what is already known).
+    async fn list_all_observables(&self, limit: u32) -> Result<Vec<Observable>>;
     /// Other incidents holding an observable of this kind and normalised value.
     async fn incidents_sharing(
         &self,

@@ -374,6 +374,7 @@ async fn state(database: &str, file: &FileConfig) -> anyhow::Result<AppState> {
         clock: Arc::new(SystemClock),
         settings: Arc::new(file.settings()?),
         playbooks: Arc::new(file.playbooks()?),
+        auth_cache: Default::default(),
         reference: Arc::new(
             kizuki_reference::Library::builtin()
                 .map_err(|e| anyhow::anyhow!("built-in reference cases are invalid:\n{e}"))?,
@@ -660,68 +661,18 @@ fn playbook(file: &FileConfig, json: bool, command: PlaybookCommand) -> anyhow::
     }
 }
 
-/// Attaches hunting results to an incident: one timeline entry per rule's first sighting
-/// and the matched indicators as observables, all in the CSIRT lane, source "import".
+/// Attaches hunting results to an incident (see `kizuki_server::hunting`).
 async fn attach_hunt(
     state: &AppState,
     incident_id: i64,
     outcome: &kizuki_hunt::HuntOutcome,
 ) -> anyhow::Result<()> {
-    use kizuki_domain::observable::{NewObservable, ObservableKind};
-    use kizuki_domain::timeline::{TimePrecision, TimelineEntryFields};
-    let now = state.clock.now();
-    let entries: Vec<TimelineEntryFields> = outcome
-        .first_sightings
-        .iter()
-        .map(|s| TimelineEntryFields {
-            occurred_at: s
-                .time_ms
-                .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
-                .unwrap_or(now),
-            precision: TimePrecision::Minute,
-            day_part: None,
-            lane: Lane::CisoCsirt,
-            actor: "kizuki hunt".into(),
-            kind: EntryKind::Detection,
-            text: format!(
-                "First sighting: {} [{}] ({}) on {}, event {}",
-                s.rule_title,
-                s.level,
-                s.rule_id,
-                s.computer.as_deref().unwrap_or("unknown computer"),
-                s.event_id
-                    .map_or_else(|| "-".to_owned(), |id| id.to_string()),
-            ),
-            source: EntrySource::Import,
-        })
-        .collect();
-    let added = state
-        .store
-        .add_timeline_entries(incident_id, &entries, None, now)
-        .await?;
-    let mut observables = 0;
-    for (kind, value) in &outcome.matched_indicators {
-        let Ok(kind) = kind.as_str().parse::<ObservableKind>() else {
-            continue;
-        };
-        let new = NewObservable {
-            kind,
-            value: value.clone(),
-            note: "matched by kizuki hunt".into(),
-            first_seen: Some(now),
-        };
-        let Ok(normalized) = new.validate() else {
-            continue;
-        };
-        state
-            .store
-            .add_observable(incident_id, &new, &normalized, now)
-            .await?;
-        observables += 1;
-    }
+    let attached = kizuki_server::hunting::attach(state, incident_id, outcome)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     eprintln!(
-        "attached to incident {incident_id}: {} timeline entries, {observables} observables",
-        added.len()
+        "attached to incident {incident_id}: {} timeline entries, {} observables",
+        attached.timeline_entries, attached.observables
     );
     Ok(())
 }

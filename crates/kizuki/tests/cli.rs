@@ -187,7 +187,7 @@ fn administrator_flow_from_user_to_export() {
     let export: Value =
         serde_json::from_str(&std::fs::read_to_string(&export_path).unwrap()).unwrap();
     assert_eq!(export["incident"]["title"], "Ransomware at branches");
-    assert_eq!(export["timeline"][0]["day_label_en"], "Day 7 8:30");
+    assert_eq!(export["timeline"][0]["day_label"], "7日目 8:30");
     let err = failed(&kizuki(&db, &["export", "incident", "999"]));
     assert!(err.contains("999"), "{err}");
 }

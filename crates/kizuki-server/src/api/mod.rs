@@ -1,6 +1,7 @@
 //! Route handlers, one module per resource.
 
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::UtoipaMethodRouterExt;
 use utoipa_axum::routes;
 
 use crate::AppState;
@@ -14,6 +15,7 @@ pub mod meta;
 pub mod observables;
 pub mod parties;
 pub mod reference;
+pub mod sweeps;
 pub mod tasks;
 pub mod timeline;
 
@@ -34,6 +36,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(evidence::add_custody))
         .routes(routes!(observables::list, observables::add))
         .routes(routes!(observables::search))
+        .routes(
+            routes!(sweeps::sweep).layer(axum::extract::DefaultBodyLimit::max(
+                sweeps::SWEEP_BODY_LIMIT,
+            )),
+        )
         .routes(routes!(legal_clocks::list, legal_clocks::add))
         .routes(routes!(legal_clocks::mark_met))
         .routes(routes!(reference::list))

@@ -24,10 +24,9 @@ pub struct TimelineEntryView {
     pub day_number: i64,
     /// Week number (1 = days 1–7).
     pub week_number: i64,
-    /// The label in the requested language, e.g. "3日目（休）22:00" or "Day 3 (holiday) 22:00".
+    /// The label in the requested language (`lang`), e.g. "3日目（休）22:00" or
+    /// "Day 3 (holiday) 22:00".
     pub day_label: String,
-    pub day_label_ja: String,
-    pub day_label_en: String,
     /// The day is a weekend day or a Japanese national holiday (the study's 休 mark).
     pub holiday: bool,
     /// The national holiday's name, when it is one.
@@ -56,8 +55,6 @@ pub(crate) fn view_entry(
         holiday: label.rest_day,
         holiday_name: label.holiday.clone(),
         local_date: label.date,
-        day_label_ja: label.label_ja,
-        day_label_en: label.label_en,
         entry,
     }
 }
