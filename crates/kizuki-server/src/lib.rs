@@ -21,6 +21,7 @@ pub mod auth_cache;
 pub mod error;
 pub mod extract;
 pub mod hunting;
+pub mod timeline_cache;
 
 pub use error::{ApiError, Problem};
 
@@ -34,6 +35,7 @@ pub struct AppState {
     /// The study's ten cases, in Kizuki's words.
     pub reference: Arc<kizuki_reference::Library>,
     pub auth_cache: Arc<auth_cache::AuthCache>,
+    pub timeline_cache: Arc<timeline_cache::TimelineCache>,
 }
 
 #[derive(OpenApi)]
@@ -125,6 +127,13 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    // Small JSON answers should leave at once, not wait for Nagle's algorithm.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await

@@ -48,6 +48,7 @@ impl Api {
             playbooks: Arc::new(kizuki_playbook::Library::builtin().unwrap()),
             reference: Arc::new(kizuki_reference::Library::builtin().unwrap()),
             auth_cache: Default::default(),
+            timeline_cache: Default::default(),
         };
         Self {
             app: kizuki_server::app(state),
@@ -1202,4 +1203,48 @@ async fn a_new_log_is_swept_for_every_known_observable() {
         ))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_cached_timeline_is_never_stale() {
+    let api = Api::sqlite().await;
+    let inc = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "Cache check", "category": "other", "start_date": "2026-06-15"}),
+        )
+        .await;
+    let id = inc["id"].as_i64().unwrap();
+    let entry = |text: &str| json!({"day": 2, "time_of_day": "09:00", "lane": "ciso_csirt", "kind": "analysis", "text": text});
+    api.post(&format!("/api/v1/incidents/{id}/timeline"), entry("first"))
+        .await;
+    let uri = format!("/api/v1/incidents/{id}/timeline?lang=en");
+    let first = api.get(&uri).await;
+    assert_eq!(
+        api.get(&uri).await,
+        first,
+        "the second read is served from the cache"
+    );
+    assert_eq!(first[0]["day_label"], "Day 2 9:00");
+
+    // A new entry is visible at once.
+    api.post(&format!("/api/v1/incidents/{id}/timeline"), entry("second"))
+        .await;
+    let second = api.get(&uri).await;
+    assert_eq!(second.as_array().unwrap().len(), 2);
+
+    // Moving Day 1 relabels every entry.
+    api.patch(
+        &format!("/api/v1/incidents/{id}"),
+        json!({"version": 1, "start_date": "2026-06-13"}),
+    )
+    .await;
+    let relabelled = api.get(&uri).await;
+    assert_eq!(relabelled[0]["day_label"], "Day 4 9:00");
+    // And the other language is its own rendering.
+    assert_eq!(
+        api.get(&format!("/api/v1/incidents/{id}/timeline?lang=ja"))
+            .await[0]["day_label"],
+        "4日目 9:00"
+    );
 }

@@ -761,6 +761,16 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    async fn timeline_stamp(&self, incident_id: i64) -> Result<(u64, i64)> {
+        let (count, max): (i64, Option<i64>) =
+            sqlx::query_as("SELECT count(*), max(id) FROM timeline_entries WHERE incident_id = ?")
+                .bind(incident_id)
+                .fetch_one(&self.read)
+                .await
+                .map_err(db)?;
+        Ok((u64::try_from(count).unwrap_or(0), max.unwrap_or(0)))
+    }
+
     async fn list_timeline(
         &self,
         incident_id: i64,

@@ -327,10 +327,14 @@ async fn timeline_keeps_time_order_and_lanes(store: &dyn Store) {
         .await
         .unwrap();
 
+    let (count, max_id) = store.timeline_stamp(inc.id).await.unwrap();
+    assert_eq!(count, 4);
+    assert_eq!(store.timeline_stamp(inc.id + 1000).await.unwrap(), (0, 0));
     let all = store
         .list_timeline(inc.id, &TimelineQuery::default())
         .await
         .unwrap();
+    assert_eq!(all.iter().map(|e| e.id).max(), Some(max_id));
     let texts: Vec<_> = all.iter().map(|e| e.text.as_str()).collect();
     assert_eq!(
         texts,

@@ -170,6 +170,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         created_by: Option<i64>,
         now: Timestamp,
     ) -> Result<Vec<TimelineEntry>>;
+    /// The number and the highest id of an incident's entries. Entries are only ever added,
+    /// so this pair changes exactly when the timeline does (caches key on it).
+    async fn timeline_stamp(&self, incident_id: i64) -> Result<(u64, i64)>;
     /// Entries in time order (ties by id).
     async fn list_timeline(
         &self,

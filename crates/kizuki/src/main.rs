@@ -375,6 +375,7 @@ async fn state(database: &str, file: &FileConfig) -> anyhow::Result<AppState> {
         settings: Arc::new(file.settings()?),
         playbooks: Arc::new(file.playbooks()?),
         auth_cache: Default::default(),
+        timeline_cache: Default::default(),
         reference: Arc::new(
             kizuki_reference::Library::builtin()
                 .map_err(|e| anyhow::anyhow!("built-in reference cases are invalid:\n{e}"))?,

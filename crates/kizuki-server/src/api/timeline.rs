@@ -14,6 +14,7 @@ use super::{load_incident, parse_list};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
+use crate::timeline_cache::TimelineKey;
 
 /// An entry with its study-style label.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -82,7 +83,8 @@ pub async fn list(
     _user: AuthUser,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(p): ApiQuery<TimelineParams>,
-) -> ApiResult<Json<Vec<TimelineEntryView>>> {
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
     let incident = load_incident(&state, id).await?;
     let limit = p.limit.unwrap_or(MAX_TIMELINE_PAGE);
     if !(1..=MAX_TIMELINE_PAGE).contains(&limit) {
@@ -97,14 +99,38 @@ pub async fn list(
         limit,
     };
     let lang = p.lang.unwrap_or(state.settings.language);
-    let tz = &state.settings.time_zone;
-    let entries = state.store.list_timeline(id, &query).await?;
-    Ok(Json(
-        entries
-            .into_iter()
-            .map(|e| view_entry(e, incident.start_date, tz, lang))
-            .collect(),
-    ))
+    let key = TimelineKey {
+        incident_id: id,
+        start_date: incident.start_date,
+        lang,
+        lanes: query.lanes.clone(),
+        offset: query.offset,
+        limit: query.limit,
+        stamp: state.store.timeline_stamp(id).await?,
+    };
+    let body = match state.timeline_cache.get(&key) {
+        Some(body) => body,
+        None => {
+            let tz = &state.settings.time_zone;
+            let entries = state.store.list_timeline(id, &query).await?;
+            let views: Vec<TimelineEntryView> = entries
+                .into_iter()
+                .map(|e| view_entry(e, incident.start_date, tz, lang))
+                .collect();
+            let body = axum::body::Bytes::from(serde_json::to_vec(&views).map_err(|e| {
+                ApiError::Store(kizuki_store::StoreError::Database(format!(
+                    "encoding the timeline: {e}"
+                )))
+            })?);
+            state.timeline_cache.put(key, body.clone());
+            body
+        }
+    };
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/timeline", tag = "timeline",
