@@ -405,6 +405,10 @@ impl Store for PgStore {
         "postgres"
     }
 
+    async fn close(&self) {
+        PgStore::close(self).await;
+    }
+
     // --- users and tokens -----------------------------------------------------------------
 
     async fn create_user(&self, user: &NewUser, now: Timestamp) -> Result<User> {

@@ -110,6 +110,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn ping(&self) -> Result<()>;
     /// "sqlite" or "postgres".
     fn backend(&self) -> &'static str;
+    /// Closes every connection cleanly (SQLite then checkpoints and removes its WAL file).
+    async fn close(&self);
 
     // --- users and tokens -------------------------------------------------------------
     async fn create_user(&self, user: &NewUser, now: Timestamp) -> Result<User>;

@@ -403,7 +403,9 @@ async fn serve(database: &str, file: &FileConfig, listen: &str) -> anyhow::Resul
         "Kizuki listening on http://{addr} (database: {})",
         redact_url(database)
     );
+    let store = std::sync::Arc::clone(&state.store);
     kizuki_server::serve(listener, state, shutdown_signal()).await?;
+    store.close().await;
     tracing::info!("kizuki stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -363,6 +363,14 @@ fn serve_answers_health_and_the_api_with_a_token_and_stops_cleanly() {
     assert_eq!(status, 200);
     assert!(body.contains("\"openapi\":\"3.1"));
     assert!(server.stop().success(), "SIGTERM leads to a clean exit");
+    // Regression: the store is closed on shutdown, so SQLite checkpoints and removes its WAL
+    // (it once grew to 2.8 GB across restarts).
+    let db_file = db.strip_prefix("sqlite://").unwrap();
+    assert!(std::path::Path::new(db_file).exists());
+    assert!(
+        !std::path::Path::new(&format!("{db_file}-wal")).exists(),
+        "WAL left behind"
+    );
 }
 
 #[test]
