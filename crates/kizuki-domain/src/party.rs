@@ -61,6 +61,43 @@ pub struct NewParty {
     pub notes: String,
 }
 
+/// A change to a party's details. Fields left out stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartyPatch {
+    pub kind: Option<PartyKind>,
+    pub name: Option<String>,
+    pub organisation: Option<String>,
+    pub role: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub fallback_channel: Option<String>,
+    pub notes: Option<String>,
+}
+
+impl PartyPatch {
+    /// The party as it would be after the change, validated as a whole.
+    pub fn apply(&self, current: &Party) -> Result<NewParty, ValidationError> {
+        let pick = |new: &Option<String>, old: &String| new.clone().unwrap_or_else(|| old.clone());
+        let merged = NewParty {
+            kind: self.kind.unwrap_or(current.kind),
+            name: pick(&self.name, &current.name),
+            organisation: pick(&self.organisation, &current.organisation),
+            role: pick(&self.role, &current.role),
+            email: pick(&self.email, &current.email),
+            phone: pick(&self.phone, &current.phone),
+            fallback_channel: pick(&self.fallback_channel, &current.fallback_channel),
+            notes: pick(&self.notes, &current.notes),
+        };
+        merged.validate()?;
+        Ok(merged)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 impl NewParty {
     pub fn validate(&self) -> Result<(), ValidationError> {
         let mut v = Validator::new();

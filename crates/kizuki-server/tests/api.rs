@@ -1248,3 +1248,85 @@ async fn a_cached_timeline_is_never_stale() {
         "4日目 9:00"
     );
 }
+
+#[tokio::test]
+async fn contact_details_can_be_corrected_and_decisions_read_one_by_one() {
+    let api = Api::sqlite().await;
+    let inc = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "Supplier mail", "category": "targeted_email"}),
+        )
+        .await;
+    let id = inc["id"].as_i64().unwrap();
+    let party = api
+        .post(
+            &format!("/api/v1/incidents/{id}/parties"),
+            json!({"kind": "vendor_forensics", "name": "Forensics Co.", "phone": "03-0000-0000"}),
+        )
+        .await;
+    let uri = format!("/api/v1/incidents/{id}/parties/{}", party["id"]);
+    let fixed = api
+        .patch(
+            &uri,
+            json!({"phone": "03-1234-5678", "fallback_channel": "Account manager's mobile"}),
+        )
+        .await;
+    assert_eq!(fixed["phone"], "03-1234-5678");
+    assert_eq!(fixed["name"], "Forensics Co.", "fields left out stay");
+    let (status, problem) = api
+        .call(
+            Method::PATCH,
+            &uri,
+            Some(json!({"email": "not-an-address"})),
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&problem)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "email")
+    );
+    let (status, problem) = api
+        .call(Method::PATCH, &uri, Some(json!({"telephone": "1"})))
+        .await;
+    assert_eq!(
+        (status, field_of(&problem)),
+        (StatusCode::BAD_REQUEST, "telephone")
+    );
+    assert_eq!(
+        api.get(&format!("/api/v1/incidents/{id}/parties")).await[0],
+        fixed,
+        "refused edits changed nothing"
+    );
+    let (status, _) = api
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/incidents/{id}/parties/999"),
+            Some(json!({"phone": "1"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let decision = api
+        .post(
+            &format!("/api/v1/incidents/{id}/decisions"),
+            json!({"question": "Call in a third-party investigator?",
+                   "options": [{"label": "Yes, today", "scenario": "Independent findings for customers and regulators"},
+                               {"label": "No", "scenario": "Faster, but our own word only"}]}),
+        )
+        .await;
+    let one = api
+        .get(&format!(
+            "/api/v1/incidents/{id}/decisions/{}",
+            decision["id"]
+        ))
+        .await;
+    assert_eq!(one, decision);
+    let (status, _) = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents/{id}/decisions/999"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

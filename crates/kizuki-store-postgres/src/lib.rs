@@ -26,7 +26,7 @@ use kizuki_domain::evidence::{CustodyAction, CustodyEvent, EvidenceItem, NewEvid
 use kizuki_domain::incident::{Incident, IncidentFields, IncidentFilter, Phase};
 use kizuki_domain::legal_clock::{LegalClock, LegalClockFields};
 use kizuki_domain::observable::{NewObservable, Observable, ObservableKind, SharedObservable};
-use kizuki_domain::party::{NewParty, Party};
+use kizuki_domain::party::{NewParty, Party, PartyKind, PartyPatch};
 use kizuki_domain::task::{NewTask, Task, TaskStatus};
 use kizuki_domain::timeline::{TimelineEntry, TimelineEntryFields};
 use kizuki_domain::user::{ApiToken, NewUser, User};
@@ -1019,6 +1019,42 @@ impl Store for PgStore {
             .await
             .map_err(|e| child_err(e, incident_id, None))?;
         rows::party(&row)
+    }
+
+    async fn update_party(
+        &self,
+        incident_id: i64,
+        party_id: i64,
+        patch: &PartyPatch,
+    ) -> Result<Party> {
+        let sql = format!(
+            "UPDATE parties SET kind = COALESCE($1, kind), name = COALESCE($2, name), \
+             organisation = COALESCE($3, organisation), role = COALESCE($4, role), \
+             email = COALESCE($5, email), phone = COALESCE($6, phone), \
+             fallback_channel = COALESCE($7, fallback_channel), notes = COALESCE($8, notes) \
+             WHERE id = $9 AND incident_id = $10 RETURNING {PARTY_COLS}"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(patch.kind.map(PartyKind::as_str))
+            .bind(&patch.name)
+            .bind(&patch.organisation)
+            .bind(&patch.role)
+            .bind(&patch.email)
+            .bind(&patch.phone)
+            .bind(&patch.fallback_channel)
+            .bind(&patch.notes)
+            .bind(party_id)
+            .bind(incident_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        match row {
+            Some(row) => rows::party(&row),
+            None => Err(StoreError::NotFound {
+                entity: "party",
+                id: party_id.to_string(),
+            }),
+        }
     }
 
     async fn list_parties(&self, incident_id: i64) -> Result<Vec<Party>> {

@@ -39,7 +39,7 @@ use kizuki_domain::evidence::{CustodyAction, CustodyEvent, EvidenceItem, NewEvid
 use kizuki_domain::incident::{Incident, IncidentFields, IncidentFilter};
 use kizuki_domain::legal_clock::{ClockKind, LegalClock, LegalClockFields};
 use kizuki_domain::observable::{NewObservable, Observable, ObservableKind, SharedObservable};
-use kizuki_domain::party::{NewParty, Party};
+use kizuki_domain::party::{NewParty, Party, PartyKind, PartyPatch};
 use kizuki_domain::task::{NewTask, Task, TaskStatus};
 use kizuki_domain::timeline::{TimelineEntry, TimelineEntryFields};
 use kizuki_domain::user::{ApiToken, NewUser, User};
@@ -1085,6 +1085,39 @@ impl Store for SqliteStore {
         match row {
             Some(row) => row.into_domain(),
             None => Err(not_found("incident", incident_id)),
+        }
+    }
+
+    async fn update_party(
+        &self,
+        incident_id: i64,
+        party_id: i64,
+        patch: &PartyPatch,
+    ) -> Result<Party> {
+        let row = sqlx::query_as::<_, PartyRow>(concat!(
+            "UPDATE parties SET kind = COALESCE(?, kind), name = COALESCE(?, name), \
+             organisation = COALESCE(?, organisation), role = COALESCE(?, role), \
+             email = COALESCE(?, email), phone = COALESCE(?, phone), \
+             fallback_channel = COALESCE(?, fallback_channel), notes = COALESCE(?, notes) \
+             WHERE id = ? AND incident_id = ? RETURNING ",
+            party_cols!()
+        ))
+        .bind(patch.kind.map(PartyKind::as_str))
+        .bind(&patch.name)
+        .bind(&patch.organisation)
+        .bind(&patch.role)
+        .bind(&patch.email)
+        .bind(&patch.phone)
+        .bind(&patch.fallback_channel)
+        .bind(&patch.notes)
+        .bind(party_id)
+        .bind(incident_id)
+        .fetch_optional(&self.write)
+        .await
+        .map_err(db)?;
+        match row {
+            Some(row) => row.into_domain(),
+            None => Err(not_found("party", party_id)),
         }
     }
 

@@ -17,7 +17,7 @@ use kizuki_domain::incident::{
 };
 use kizuki_domain::legal_clock::{ClockKind, NewLegalClock};
 use kizuki_domain::observable::{NewObservable, ObservableKind};
-use kizuki_domain::party::{NewParty, PartyKind};
+use kizuki_domain::party::{NewParty, PartyKind, PartyPatch};
 use kizuki_domain::task::{ChecklistItem, NewTask, TaskStatus};
 use kizuki_domain::timeline::{
     DayPart, EntryKind, EntrySource, Lane, TimePrecision, TimelineEntryFields,
@@ -735,7 +735,42 @@ async fn parties_and_clocks(store: &dyn Store) {
     };
     let p = store.add_party(inc.id, &party).await.unwrap();
     assert_eq!(p.fallback_channel, party.fallback_channel);
-    assert_eq!(store.list_parties(inc.id).await.unwrap(), vec![p]);
+    assert_eq!(store.list_parties(inc.id).await.unwrap(), vec![p.clone()]);
+
+    // Two people fix different details at once: both changes stay.
+    let phone = PartyPatch {
+        phone: Some("03-1111-2222".into()),
+        ..Default::default()
+    };
+    let channel = PartyPatch {
+        fallback_channel: Some("Satellite phone".into()),
+        ..Default::default()
+    };
+    let (a, b) = futures::join!(
+        store.update_party(inc.id, p.id, &phone),
+        store.update_party(inc.id, p.id, &channel)
+    );
+    a.unwrap();
+    b.unwrap();
+    let fixed = store.list_parties(inc.id).await.unwrap().remove(0);
+    assert_eq!(
+        (fixed.phone.as_str(), fixed.fallback_channel.as_str()),
+        ("03-1111-2222", "Satellite phone")
+    );
+    assert_eq!(fixed.name, party.name);
+    assert!(matches!(
+        store
+            .update_party(
+                inc.id + 1000,
+                p.id,
+                &PartyPatch {
+                    notes: Some("x".into()),
+                    ..Default::default()
+                }
+            )
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
 
     let f = fields("parties");
     let clock = NewLegalClock {

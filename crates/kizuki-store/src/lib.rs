@@ -22,7 +22,7 @@ use kizuki_domain::evidence::{CustodyEvent, EvidenceItem, NewCustodyEvent, NewEv
 use kizuki_domain::incident::{Incident, IncidentFields, IncidentFilter};
 use kizuki_domain::legal_clock::{LegalClock, LegalClockFields};
 use kizuki_domain::observable::{NewObservable, Observable, ObservableKind, SharedObservable};
-use kizuki_domain::party::{NewParty, Party};
+use kizuki_domain::party::{NewParty, Party, PartyPatch};
 use kizuki_domain::task::{NewTask, Task};
 use kizuki_domain::timeline::{Lane, TimelineEntry, TimelineEntryFields};
 use kizuki_domain::user::{ApiToken, NewUser, User};
@@ -228,6 +228,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     // --- parties -----------------------------------------------------------------------
     async fn add_party(&self, incident_id: i64, party: &NewParty) -> Result<Party>;
     async fn list_parties(&self, incident_id: i64) -> Result<Vec<Party>>;
+    /// Changes only the fields given (so two people fixing different details of one contact
+    /// do not undo each other). `NotFound` for a party not in this incident.
+    async fn update_party(
+        &self,
+        incident_id: i64,
+        party_id: i64,
+        patch: &PartyPatch,
+    ) -> Result<Party>;
 
     // --- evidence ----------------------------------------------------------------------
     /// Adds the item and its first custody event ("collected") in one transaction.

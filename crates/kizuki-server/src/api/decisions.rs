@@ -83,3 +83,22 @@ pub async fn decide(
         state.store.decide(id, decision_id, &outcome, at).await?,
     ))
 }
+
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/decisions/{decision_id}", tag = "decisions",
+    params(("id" = i64, Path, description = "Incident id"), ("decision_id" = i64, Path, description = "Decision id")),
+    responses((status = 200, body = Decision), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    ApiPath((id, decision_id)): ApiPath<(i64, i64)>,
+) -> ApiResult<Json<Decision>> {
+    load_incident(&state, id).await?;
+    let decision = state
+        .store
+        .get_decision(id, decision_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("decision {decision_id} not found in incident {id}"))
+        })?;
+    Ok(Json(decision))
+}
