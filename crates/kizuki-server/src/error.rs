@@ -47,6 +47,9 @@ pub enum ApiError {
     AlreadyDone { field: String, message: String },
     #[error("missing or invalid bearer token")]
     Unauthorized,
+    /// A failure inside the server that is not the database's (a worker task, encoding).
+    #[error("{0}")]
+    Internal(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -103,7 +106,7 @@ impl ApiError {
             ApiError::Store(StoreError::Duplicate { .. }) => {
                 (StatusCode::CONFLICT, "duplicate", "Already exists")
             }
-            ApiError::Store(_) => (
+            ApiError::Internal(_) | ApiError::Store(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
                 "Internal error",
@@ -127,7 +130,8 @@ impl ApiError {
                 vec![FieldError::new("version", "is stale")],
             ),
             // Database messages may carry internals; say only that it failed.
-            ApiError::Store(
+            ApiError::Internal(_)
+            | ApiError::Store(
                 StoreError::Database(_) | StoreError::Corrupt { .. } | StoreError::Migration(_),
             ) => (
                 "The server could not complete the request; it has been logged.".to_owned(),

@@ -135,16 +135,8 @@ pub async fn sweep(
             .map_err(|e| e.to_string())
     })
     .await
-    .map_err(|e| {
-        ApiError::Store(kizuki_store::StoreError::Database(format!(
-            "sweep task failed: {e}"
-        )))
-    })?
-    .map_err(|e| {
-        ApiError::Store(kizuki_store::StoreError::Database(format!(
-            "sweep failed: {e}"
-        )))
-    })?;
+    .map_err(|e| ApiError::Internal(format!("sweep task failed: {e}")))?
+    .map_err(|e| ApiError::Internal(format!("sweep failed: {e}")))?;
 
     let attached = crate::hunting::attach(&state, id, &scan.outcome).await?;
     tracing::info!(

@@ -122,13 +122,7 @@ pub async fn complete(
         v.text("actor", actor, limits::NAME);
     }
     v.finish()?;
-    let task = state
-        .store
-        .list_tasks(id)
-        .await?
-        .into_iter()
-        .find(|t| t.id == task_id)
-        .ok_or_else(|| ApiError::NotFound(format!("task {task_id} not found in incident {id}")))?;
+    let task = find_task(&state, id, task_id).await?;
     let now = state.clock.now();
     let text = if req.note.trim().is_empty() {
         format!("✔ {}", task.title)
@@ -221,13 +215,7 @@ pub async fn update(
     ApiJson(patch): ApiJson<TaskPatch>,
 ) -> ApiResult<Json<Task>> {
     load_incident(&state, id).await?;
-    let task = state
-        .store
-        .list_tasks(id)
-        .await?
-        .into_iter()
-        .find(|t| t.id == task_id)
-        .ok_or_else(|| ApiError::NotFound(format!("task {task_id} not found in incident {id}")))?;
+    let task = find_task(&state, id, task_id).await?;
     let mut v = Validator::new();
     if let Some(tick) = &patch.checklist_item
         && usize::try_from(tick.index).map_or(true, |i| i >= task.checklist.len())
@@ -269,4 +257,19 @@ pub async fn update(
         "task updated"
     );
     Ok(Json(task))
+}
+
+/// One task of the incident, or 404.
+async fn find_task(state: &AppState, incident_id: i64, task_id: i64) -> ApiResult<Task> {
+    state
+        .store
+        .list_tasks(incident_id)
+        .await?
+        .into_iter()
+        .find(|t| t.id == task_id)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "task {task_id} not found in incident {incident_id}"
+            ))
+        })
 }

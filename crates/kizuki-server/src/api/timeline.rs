@@ -117,11 +117,10 @@ pub async fn list(
                 .into_iter()
                 .map(|e| view_entry(e, incident.start_date, tz, lang))
                 .collect();
-            let body = axum::body::Bytes::from(serde_json::to_vec(&views).map_err(|e| {
-                ApiError::Store(kizuki_store::StoreError::Database(format!(
-                    "encoding the timeline: {e}"
-                )))
-            })?);
+            let body = axum::body::Bytes::from(
+                serde_json::to_vec(&views)
+                    .map_err(|e| ApiError::Internal(format!("encoding the timeline: {e}")))?,
+            );
             state.timeline_cache.put(key, body.clone());
             body
         }
