@@ -81,7 +81,7 @@ pub async fn fill(
     workers: usize,
     reuse: bool,
 ) -> Result<Dataset> {
-    let existing = store.count_incidents().await?;
+    let existing = store.count_incidents(None).await?;
     if existing > 0 && !reuse {
         bail!(
             "the database already holds {existing} incidents; pass --reuse to benchmark it \
@@ -155,7 +155,7 @@ pub async fn fill(
         0.0
     };
 
-    let total = store.count_incidents().await?;
+    let total = store.count_incidents(None).await?;
     let max_any = newest_id(store.as_ref(), None)
         .await?
         .context("no incidents after the fill")?;

@@ -46,7 +46,15 @@ pub async fn create_user_and_token(kizuki: &Path, database: &str) -> Result<Stri
     run_cli(
         kizuki,
         database,
-        &["user", "create", "--email", &email, "--role", "responder"],
+        &[
+            "user",
+            "create",
+            "--email",
+            &email,
+            "--role",
+            "responder",
+            "--enrolment-link",
+        ],
     )
     .await?;
     let out = run_cli(

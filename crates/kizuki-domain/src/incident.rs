@@ -468,6 +468,9 @@ pub struct IncidentFilter {
     /// Only incidents with an id lower than this (keyset pagination, newest first).
     pub before_id: Option<i64>,
     pub limit: u32,
+    /// Only what this person may see (`None`: everything, for the operator's CLI).
+    #[serde(skip)]
+    pub viewer: Option<crate::access::Viewer>,
 }
 
 impl IncidentFilter {

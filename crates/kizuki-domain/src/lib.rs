@@ -6,6 +6,8 @@
 //! options with outcome scenarios, evidence with a chain of custody, observables that
 //! correlate incidents, and legal clocks that start at awareness.
 
+pub mod access;
+pub mod audit;
 pub mod clock;
 pub mod decision;
 pub mod error;

@@ -47,6 +47,26 @@ pub enum ApiError {
     AlreadyDone { field: String, message: String },
     #[error("missing or invalid bearer token")]
     Unauthorized,
+    /// A login that did not succeed. One message for every cause (unknown address, wrong
+    /// password or code, a lock-out), so the answer reveals nothing about the account.
+    #[error(
+        "the e-mail address, password or code is not right, or the account is locked for a while after repeated failures"
+    )]
+    LoginFailed,
+    /// The password was right but the account has a second factor and no code was sent.
+    #[error(
+        "this account needs a code from its authenticator app (field totp_code) or a recovery code"
+    )]
+    MfaRequired,
+    /// Authenticated, but the role, the token's scope or the session stage does not allow it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A state-changing browser request without a valid CSRF token, or from another site.
+    #[error("{0}")]
+    Csrf(String),
+    /// Too many attempts from one address (see `rate_limit`); answered with `Retry-After`.
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    TooManyRequests { retry_after_secs: u64 },
     /// A failure inside the server that is not the database's (a worker task, encoding).
     #[error("{0}")]
     Internal(String),
@@ -96,6 +116,19 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "Authentication required",
+            ),
+            ApiError::LoginFailed => (StatusCode::UNAUTHORIZED, "login-failed", "Login failed"),
+            ApiError::MfaRequired => (
+                StatusCode::UNAUTHORIZED,
+                "mfa-required",
+                "Second factor required",
+            ),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
+            ApiError::Csrf(_) => (StatusCode::FORBIDDEN, "csrf", "Cross-site request refused"),
+            ApiError::TooManyRequests { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                "Too many requests",
             ),
             ApiError::Store(StoreError::NotFound { .. }) => {
                 (StatusCode::NOT_FOUND, "not-found", "Not found")
@@ -167,6 +200,11 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let ApiError::TooManyRequests { retry_after_secs } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
         response
     }

@@ -6,7 +6,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::AppState;
+use crate::access::Principal;
 use crate::error::ApiError;
 
 /// The largest JSON body the API accepts. Bulk data (logs, evidence files) has its own routes.
@@ -131,38 +131,43 @@ fn unknown_field(message: &str) -> Option<&str> {
     rest.split('`').next()
 }
 
-/// The user behind the request's bearer token.
+/// The signed-in user of a request (placed there by [`crate::access::guard`]).
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub kizuki_domain::user::User);
 
-impl FromRequestParts<AppState> for AuthUser {
+impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::Unauthorized)?;
-        let (scheme, token) = header.split_once(' ').ok_or(ApiError::Unauthorized)?;
-        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-            return Err(ApiError::Unauthorized);
-        }
-        let hash = kizuki_domain::user::token_hash(token.trim());
-        let now = state.clock.now();
-        if let Some(user) = state.auth_cache.get(&hash, now) {
-            return Ok(AuthUser(user));
-        }
-        let user = state
-            .store
-            .user_by_token_hash(&hash, now)
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
-        state.auth_cache.put(hash, user.clone(), now);
-        Ok(AuthUser(user))
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .map(|p| AuthUser(p.user.clone()))
+            .ok_or(ApiError::Unauthorized)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or(ApiError::Unauthorized)
+    }
+}
+
+/// The caller if signed in, for routes open to anyone (the report form).
+#[derive(Debug, Clone)]
+pub struct MaybePrincipal(pub Option<Principal>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybePrincipal {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(MaybePrincipal(parts.extensions.get::<Principal>().cloned()))
     }
 }
 

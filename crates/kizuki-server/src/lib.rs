@@ -1,27 +1,33 @@
 //! The HTTP edge of Kizuki. Handlers are thin: decode (naming bad fields), call the domain to
 //! validate, call the store, encode. Errors become problem+json in `error.rs` only.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue};
 use kizuki_domain::clock::Clock;
 use kizuki_domain::settings::OrgSettings;
 use kizuki_playbook::Library;
 use kizuki_store::Store;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
+pub mod access;
 pub mod api;
+pub mod audit;
 pub mod auth_cache;
+pub mod client_addr;
+pub mod credentials;
 pub mod error;
 pub mod extract;
 pub mod hunting;
+pub mod rate_limit;
+pub mod security_headers;
 pub mod timeline_cache;
+pub mod tls;
 
 pub use error::{ApiError, Problem};
 
@@ -36,17 +42,60 @@ pub struct AppState {
     pub reference: Arc<kizuki_reference::Library>,
     pub auth_cache: Arc<auth_cache::AuthCache>,
     pub timeline_cache: Arc<timeline_cache::TimelineCache>,
+    /// Trusted proxies and whether the server terminates TLS itself.
+    pub network: Arc<client_addr::NetworkConfig>,
+    /// Login attempts per client address.
+    pub login_limiter: Arc<rate_limit::RateLimiter>,
+    /// Sessions, lock-out, the report form.
+    pub auth: Arc<access::AuthSettings>,
+    /// The tamper-evident record of who did what.
+    pub audit: Arc<audit::AuditLog>,
+    /// Where secrets (session ids, tokens, salts) come from.
+    pub entropy: Arc<dyn credentials::Entropy>,
+    /// Password hashing runs at most this many at once, so a login storm cannot starve
+    /// everything else of CPU.
+    pub hashing: Arc<tokio::sync::Semaphore>,
+}
+
+impl AppState {
+    /// A state with secure defaults for everything not given: sign-in settings, networking
+    /// and rate limits from their defaults, system entropy, hashing limited to the cores.
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        settings: OrgSettings,
+        playbooks: Library,
+        reference: kizuki_reference::Library,
+        audit_key: kizuki_auth::audit_chain::AuditKey,
+    ) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        Self {
+            audit: audit::AuditLog::new(Arc::clone(&store), audit_key, Arc::clone(&clock)),
+            store,
+            clock,
+            settings: Arc::new(settings),
+            playbooks: Arc::new(playbooks),
+            reference: Arc::new(reference),
+            auth_cache: Default::default(),
+            timeline_cache: Default::default(),
+            network: Default::default(),
+            login_limiter: Default::default(),
+            auth: Default::default(),
+            entropy: Arc::new(credentials::SystemEntropy),
+            hashing: Arc::new(tokio::sync::Semaphore::new(cores)),
+        }
+    }
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Kizuki API",
-        description = "Incident response from the first report to the lessons learned. Every /api/v1 route needs `Authorization: Bearer <token>` (create one with `kizuki token create`). Errors are RFC 9457 problem+json naming the offending field.",
+        description = "Incident response from the first report to the lessons learned. Every /api/v1 route except login, enrolment and the report form needs a caller: a browser session (cookie from `POST /api/v1/auth/login`; state-changing requests also send `X-CSRF-Token`) or `Authorization: Bearer <token>` (scoped; create one with `POST /api/v1/auth/tokens` or `kizuki token create`). What each role may do is in docs/SECURITY.md; a refusal is 403, an incident outside the caller's need-to-know is 404. Errors are RFC 9457 problem+json naming the offending field.",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     modifiers(&BearerAuth),
-    security(("bearer" = [])),
+    security(("bearer" = []), ("session" = [])),
     tags(
         (name = "incidents", description = "Incidents and their state"),
         (name = "timeline", description = "The three-lane timeline, labelled by Day N"),
@@ -57,7 +106,9 @@ pub struct AppState {
         (name = "observables", description = "Indicators and cross-incident correlation"),
         (name = "legal-clocks", description = "Reporting deadlines from awareness"),
         (name = "reference", description = "The ten cases of the study Kizuki is built from"),
-        (name = "meta", description = "Health, identity, settings, playbooks")
+        (name = "meta", description = "Health, identity, settings, playbooks"),
+        (name = "auth", description = "Signing in: passwords, TOTP, sessions, one's own API tokens"),
+        (name = "users", description = "Administration: users, roles, MFA resets, the audit log")
     )
 )]
 struct ApiDoc;
@@ -71,6 +122,15 @@ impl utoipa::Modify for BearerAuth {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    "kizuki_session",
+                    "Set by POST /api/v1/auth/login; named __Host-kizuki_session under TLS",
+                ),
+            )),
         );
     }
 }
@@ -91,7 +151,13 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn app(state: AppState) -> Router {
     let (api, doc) = api_router();
     let doc = Arc::new(doc);
-    api.route(
+    let tls = state.network.tls;
+    // Only the API's own routes pass the gate; health and the OpenAPI document are public.
+    api.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        access::guard,
+    ))
+    .route(
         "/api/openapi.json",
         axum::routing::get(move || {
             let doc = Arc::clone(&doc);
@@ -102,18 +168,7 @@ pub fn app(state: AppState) -> Router {
     .fallback(api::meta::not_found)
     .with_state(state)
     .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
-    .layer(SetResponseHeaderLayer::overriding(
-        HeaderName::from_static("x-content-type-options"),
-        HeaderValue::from_static("nosniff"),
-    ))
-    .layer(SetResponseHeaderLayer::overriding(
-        HeaderName::from_static("cache-control"),
-        HeaderValue::from_static("no-store"),
-    ))
-    .layer(SetResponseHeaderLayer::overriding(
-        HeaderName::from_static("referrer-policy"),
-        HeaderValue::from_static("no-referrer"),
-    ))
+    .layer(security_headers::layer(tls))
     .layer(
         TraceLayer::new_for_http()
             .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
@@ -134,7 +189,37 @@ pub async fn serve(
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
     });
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Like [`serve`], over HTTPS: TLS 1.2/1.3 with the certificate in `tls`. Responses carry
+/// `Strict-Transport-Security`. A client whose handshake fails is dropped; the others are
+/// served on.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    mut state: AppState,
+    tls: &tls::TlsConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    if !state.network.tls {
+        state.network = Arc::new(client_addr::NetworkConfig {
+            tls: true,
+            ..state.network.as_ref().clone()
+        });
+    }
+    // TCP_NODELAY is set before the handshake. The no-op tap is there for `ConnectInfo`: axum
+    // provides the peer address for any tapped listener.
+    let listener = tls::TlsListener::new(listener, tls)?.tap_io(|_| {});
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -8,7 +8,14 @@
 //!   exactly one of two racing writers wins and the other gets `Duplicate`;
 //! * uniqueness (users' e-mail, token hashes, an incident's observables) is a unique index,
 //!   and children of a missing incident are refused by foreign keys;
-//! * migrations run under sqlx's advisory lock, so replicas starting together are safe.
+//! * migrations run under sqlx's advisory lock, so replicas starting together are safe;
+//! * one-time secrets (a TOTP time step, a recovery code, an enrolment link) are used up by
+//!   one conditional `UPDATE … RETURNING`, and login failures are counted by one
+//!   `INSERT … ON CONFLICT DO UPDATE`, so racing requests cannot both win or lose a count;
+//! * the audit log is appended under the row lock of its single head row (seeded by the
+//!   migration), so appenders on every replica queue up and the chain never forks;
+//! * need-to-know is part of each query's `WHERE` (see `push_visible`), so counts and
+//!   keyset pages stay right and the indexes stay usable.
 //!
 //! Instants are stored as `TIMESTAMPTZ`, i.e. with microsecond precision: a
 //! [`jiff::Timestamp`] with sub-microsecond digits comes back truncated to the microsecond.
@@ -20,7 +27,9 @@ mod rows;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
+use kizuki_domain::access::{IncidentScope, Viewer};
+use kizuki_domain::audit::{AuditEvent, AuditHead, AuditRecord, AuditSealer, GENESIS_HASH};
 use kizuki_domain::decision::{Decision, DecisionOutcome, NewDecision};
 use kizuki_domain::evidence::{CustodyAction, CustodyEvent, EvidenceItem, NewEvidence};
 use kizuki_domain::incident::{Incident, IncidentFields, IncidentFilter, Phase};
@@ -29,7 +38,10 @@ use kizuki_domain::observable::{NewObservable, Observable, ObservableKind, Share
 use kizuki_domain::party::{NewParty, Party, PartyKind, PartyPatch};
 use kizuki_domain::task::{NewTask, Task, TaskStatus};
 use kizuki_domain::timeline::{TimelineEntry, TimelineEntryFields};
-use kizuki_domain::user::{ApiToken, NewUser, User};
+use kizuki_domain::user::{
+    ApiToken, LoginFailures, Member, NewSession, NewUser, Role, Session, SessionStage, TokenScope,
+    User, UserCredentials,
+};
 use kizuki_store::{
     CustodyRecord, Page, Result, Store, StoreError, TaskCompletion, TaskUpdate, TimelineQuery,
 };
@@ -37,9 +49,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Connection, Postgres, QueryBuilder, Row};
 
 use crate::rows::{
-    CLOCK_COLS, CUSTODY_COLS, DECISION_COLS, EVIDENCE_COLS, INCIDENT_COLS, OBSERVABLE_COLS,
-    PARTY_COLS, TASK_COLS, TIMELINE_COLS, TOKEN_COLS, USER_COLS, json_err, to_db_date,
-    to_db_opt_ts, to_db_ts,
+    AUDIT_COLS, CLOCK_COLS, CREDENTIAL_COLS, CUSTODY_COLS, DECISION_COLS, EVIDENCE_COLS,
+    INCIDENT_COLS, OBSERVABLE_COLS, PARTY_COLS, SESSION_COLS, TASK_COLS, TIMELINE_COLS, TOKEN_COLS,
+    USER_COLS, USER_COLS_U, json_err, to_db_date, to_db_opt_ts, to_db_ts, to_microseconds,
 };
 
 pub use sqlx::PgPool;
@@ -87,6 +99,14 @@ impl PgStore {
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    async fn user_exists(&self, user_id: i64) -> Result<bool> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)")
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)
     }
 
     /// Closes every pooled connection.
@@ -241,6 +261,31 @@ fn not_found(entity: &'static str, id: i64) -> StoreError {
     }
 }
 
+fn user_not_found(id: i64) -> StoreError {
+    not_found("user", id)
+}
+
+/// An update addressed to one user by id changed `rows` rows: none means no such user.
+fn one_row(rows: u64, user_id: i64) -> Result<()> {
+    if rows == 0 {
+        Err(user_not_found(user_id))
+    } else {
+        Ok(())
+    }
+}
+
+/// Maps a failed insert of a row owned by a user and found by a unique secret hash
+/// (sessions, tokens, enrolment links).
+fn user_child_err(e: sqlx::Error, user_id: i64, what: &str) -> StoreError {
+    if violated(&e, FOREIGN_KEY_VIOLATION).is_some() {
+        user_not_found(user_id)
+    } else if violated(&e, UNIQUE_VIOLATION).is_some() {
+        StoreError::Duplicate { what: what.into() }
+    } else {
+        db_err(e)
+    }
+}
+
 // --- helpers --------------------------------------------------------------------------------
 
 /// `%text%` for ILIKE, with the pattern characters of `text` escaped (`\` is the default
@@ -256,6 +301,60 @@ fn contains_pattern(text: &str) -> String {
     }
     p.push('%');
     p
+}
+
+/// How often `session_by_hash` moves a session's `last_seen_at` at most.
+const TOUCH_EVERY_SECS: u32 = 60;
+
+/// `now - window`: what was last seen (or failed) before this is too old. `None` when that
+/// instant is before any PostgreSQL can hold (or beyond jiff's range), i.e. nothing is too old.
+fn cutoff(now: Timestamp, window: SignedDuration) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    // PostgreSQL's TIMESTAMPTZ starts in 4714 BC; year 1 is a safe, round lower bound.
+    const EARLIEST: Timestamp = Timestamp::constant(-62_135_596_800, 0);
+    match now.checked_sub(window) {
+        Ok(t) if t >= EARLIEST => to_db_ts(t).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// Appends the need-to-know condition for `viewer` on the incident aliased `alias` (with a
+/// leading ` AND `): the same rule as [`Viewer::can_see`]. Membership is a correlated
+/// `EXISTS`, which PostgreSQL turns into a semi-join when it stands alone (member-only
+/// viewers: merge the viewer's memberships with the incident index) and, inside the `OR` of
+/// the organisation scope, plans both ways: a probe of `incident_members_user_id_idx` per row
+/// for short keyset pages, trigram searches and correlations, or the viewer's memberships
+/// hashed once for counts and long scans.
+fn push_visible(qb: &mut QueryBuilder<Postgres>, alias: &str, viewer: Option<&Viewer>) {
+    let Some(viewer) = viewer else {
+        return;
+    };
+    let member = |qb: &mut QueryBuilder<Postgres>| {
+        qb.push(format!(
+            "EXISTS (SELECT 1 FROM incident_members m \
+             WHERE m.incident_id = {alias}.id AND m.user_id = "
+        ))
+        .push_bind(viewer.user_id)
+        .push(")");
+    };
+    match viewer.scope {
+        IncidentScope::Organisation => {
+            qb.push(format!(
+                " AND (NOT {alias}.restricted OR {alias}.created_by = "
+            ))
+            .push_bind(viewer.user_id)
+            .push(" OR ");
+            member(qb);
+            qb.push(")");
+        }
+        IncidentScope::MemberOnly => {
+            qb.push(" AND ");
+            member(qb);
+        }
+        IncidentScope::OwnReports => {
+            qb.push(format!(" AND {alias}.created_by = "))
+                .push_bind(viewer.user_id);
+        }
+    }
 }
 
 fn effective_limit(limit: u32) -> u32 {
@@ -409,7 +508,7 @@ impl Store for PgStore {
         PgStore::close(self).await;
     }
 
-    // --- users and tokens -----------------------------------------------------------------
+    // --- users ----------------------------------------------------------------------------
 
     async fn create_user(&self, user: &NewUser, now: Timestamp) -> Result<User> {
         let sql = format!(
@@ -452,53 +551,689 @@ impl Store for PgStore {
         row.as_ref().map(rows::user).transpose()
     }
 
+    async fn list_users(&self) -> Result<Vec<User>> {
+        let sql = format!("SELECT {USER_COLS} FROM users ORDER BY id");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        collect(rows, rows::user)
+    }
+
+    async fn set_user_role(&self, user_id: i64, role: Role) -> Result<User> {
+        let sql = format!("UPDATE users SET role = $2 WHERE id = $1 RETURNING {USER_COLS}");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(user_id)
+            .bind(role.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| user_not_found(user_id))?;
+        rows::user(&row)
+    }
+
+    async fn set_user_active(&self, user_id: i64, active: bool, now: Timestamp) -> Result<User> {
+        let now = to_db_ts(now)?;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let sql = format!("UPDATE users SET active = $2 WHERE id = $1 RETURNING {USER_COLS}");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(user_id)
+            .bind(active)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| user_not_found(user_id))?;
+        let user = rows::user(&row)?;
+        if !active {
+            // In the same transaction: once the deactivation is visible, so are the
+            // revocations (and reactivating does not bring old sessions or tokens back).
+            sqlx::query(
+                "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(user)
+    }
+
+    async fn credentials_by_email(&self, email: &str) -> Result<Option<UserCredentials>> {
+        let sql = format!("SELECT {CREDENTIAL_COLS} FROM users WHERE email = $1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(rows::credentials).transpose()
+    }
+
+    async fn credentials_by_id(&self, user_id: i64) -> Result<Option<UserCredentials>> {
+        let sql = format!("SELECT {CREDENTIAL_COLS} FROM users WHERE id = $1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(rows::credentials).transpose()
+    }
+
+    async fn set_password(&self, user_id: i64, password_hash: &str) -> Result<()> {
+        let done = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(user_id)
+            .bind(password_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        one_row(done.rows_affected(), user_id)
+    }
+
+    async fn set_totp_pending(&self, user_id: i64, secret: &str) -> Result<()> {
+        let done = sqlx::query("UPDATE users SET totp_pending_secret = $2 WHERE id = $1")
+            .bind(user_id)
+            .bind(secret)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        one_row(done.rows_affected(), user_id)
+    }
+
+    async fn activate_totp(
+        &self,
+        user_id: i64,
+        step: i64,
+        recovery_code_hashes: &[String],
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        // Conditional on the pending secret, so of two racing confirmations only one
+        // activates (the other waits for the row lock, then finds nothing pending).
+        let activated: Option<i64> = sqlx::query_scalar(
+            "UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, \
+                 totp_last_step = $2 \
+             WHERE id = $1 AND totp_pending_secret IS NOT NULL RETURNING id",
+        )
+        .bind(user_id)
+        .bind(step)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if activated.is_none() {
+            drop(tx);
+            return Err(if self.user_exists(user_id).await? {
+                StoreError::NotFound {
+                    entity: "pending TOTP secret of user",
+                    id: user_id.to_string(),
+                }
+            } else {
+                user_not_found(user_id)
+            });
+        }
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if !recovery_code_hashes.is_empty() {
+            sqlx::query(
+                "INSERT INTO recovery_codes (user_id, code_hash) \
+                 SELECT $1, h FROM UNNEST($2::text[]) AS t(h) \
+                 ON CONFLICT (user_id, code_hash) DO NOTHING",
+            )
+            .bind(user_id)
+            .bind(recovery_code_hashes)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn reset_mfa(&self, user_id: i64) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let done = sqlx::query(
+            "UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL, \
+                 totp_last_step = NULL \
+             WHERE id = $1",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        one_row(done.rows_affected(), user_id)?;
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn claim_totp_step(&self, user_id: i64, step: i64) -> Result<bool> {
+        // One conditional statement: of two requests racing with one code, the second waits
+        // for the first's row lock, re-checks the condition and finds the step taken.
+        let claimed: Option<i64> = sqlx::query_scalar(
+            "UPDATE users SET totp_last_step = $2 \
+             WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2) RETURNING id",
+        )
+        .bind(user_id)
+        .bind(step)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(claimed.is_some())
+    }
+
+    async fn use_recovery_code(
+        &self,
+        user_id: i64,
+        code_hash: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let used: Option<i64> = sqlx::query_scalar(
+            "UPDATE recovery_codes SET used_at = $3 \
+             WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL RETURNING user_id",
+        )
+        .bind(user_id)
+        .bind(code_hash)
+        .bind(to_db_ts(now)?)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(used.is_some())
+    }
+
+    async fn recovery_codes_left(&self, user_id: i64) -> Result<u32> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+        )
+        .bind(user_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        u32::try_from(n).map_err(|e| StoreError::Database(e.to_string()))
+    }
+
+    // --- login defences -------------------------------------------------------------------
+
+    async fn login_failures(&self, key: &str) -> Result<LoginFailures> {
+        let row =
+            sqlx::query("SELECT failures, last_failure_at FROM login_failures WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+        match row {
+            Some(row) => rows::login_failures(&row),
+            None => Ok(LoginFailures::default()),
+        }
+    }
+
+    async fn record_login_failure(
+        &self,
+        key: &str,
+        now: Timestamp,
+        reset_after: SignedDuration,
+    ) -> Result<LoginFailures> {
+        // One statement: concurrent failures for one key are counted one after the other
+        // on the row lock, none lost. The count is capped where `u32` ends, and the time of
+        // the last failure never moves back (replicas' clocks may disagree a little).
+        let row = sqlx::query(
+            "INSERT INTO login_failures (key, failures, last_failure_at) VALUES ($1, 1, $2) \
+             ON CONFLICT (key) DO UPDATE SET \
+                 failures = CASE \
+                     WHEN $3::timestamptz IS NOT NULL AND login_failures.last_failure_at < $3 \
+                     THEN 1 \
+                     ELSE LEAST(login_failures.failures + 1, 4294967295) END, \
+                 last_failure_at = GREATEST(login_failures.last_failure_at, \
+                                            EXCLUDED.last_failure_at) \
+             RETURNING failures, last_failure_at",
+        )
+        .bind(key)
+        .bind(to_db_ts(now)?)
+        .bind(cutoff(now, reset_after)?)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows::login_failures(&row)
+    }
+
+    async fn clear_login_failures(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM login_failures WHERE key = $1")
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    // --- sessions -------------------------------------------------------------------------
+
+    async fn create_session(&self, session: &NewSession, now: Timestamp) -> Result<Session> {
+        let sql = format!(
+            "INSERT INTO sessions (user_id, secret_hash, stage, created_at, last_seen_at, \
+                 expires_at, address, user_agent) \
+             VALUES ($1, $2, $3, $4, $4, $5, $6, $7) RETURNING {SESSION_COLS}"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(session.user_id)
+            .bind(&session.secret_hash)
+            .bind(session.stage.as_str())
+            .bind(to_db_ts(now)?)
+            .bind(to_db_ts(session.expires_at)?)
+            .bind(session.address.as_deref())
+            .bind(&session.user_agent)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| user_child_err(e, session.user_id, "session"))?;
+        rows::session(&row)
+    }
+
+    async fn session_by_hash(
+        &self,
+        secret_hash: &str,
+        now: Timestamp,
+        idle_timeout: SignedDuration,
+    ) -> Result<Option<(Session, User)>> {
+        // One round trip on every request: find the live session and its active user, and
+        // move `last_seen_at` only when it is more than a minute old.
+        let sql = format!(
+            "WITH found AS ( \
+                 SELECT s.id, s.user_id, s.stage, s.created_at, s.last_seen_at AS seen_before, \
+                        s.expires_at, s.address, s.user_agent, {USER_COLS_U} \
+                 FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.secret_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 \
+                   AND ($3::timestamptz IS NULL OR s.last_seen_at > $3) AND u.active \
+             ), touched AS ( \
+                 UPDATE sessions SET last_seen_at = $2 \
+                 WHERE id = (SELECT id FROM found) \
+                   AND last_seen_at < $2::timestamptz - interval '{TOUCH_EVERY_SECS} seconds' \
+                 RETURNING id, last_seen_at \
+             ) \
+             SELECT f.*, COALESCE(t.last_seen_at, f.seen_before) AS last_seen_at \
+             FROM found f LEFT JOIN touched t ON t.id = f.id"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(secret_hash)
+            .bind(to_db_ts(now)?)
+            .bind(cutoff(now, idle_timeout)?)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        match row {
+            Some(row) => Ok(Some((
+                rows::session(&row)?,
+                rows::user_prefixed(&row, true)?,
+            ))),
+            None => Ok(None),
+        }
+    }
+
+    async fn list_sessions(
+        &self,
+        user_id: i64,
+        now: Timestamp,
+        idle_timeout: SignedDuration,
+    ) -> Result<Vec<Session>> {
+        let sql = format!(
+            "SELECT {SESSION_COLS} FROM sessions \
+             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
+               AND ($3::timestamptz IS NULL OR last_seen_at > $3) \
+             ORDER BY id DESC"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(user_id)
+            .bind(to_db_ts(now)?)
+            .bind(cutoff(now, idle_timeout)?)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        collect(rows, rows::session)
+    }
+
+    async fn revoke_session(&self, user_id: i64, session_id: i64, now: Timestamp) -> Result<bool> {
+        let now = to_db_ts(now)?;
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = $3 \
+             WHERE id = $2 AND user_id = $1 AND revoked_at IS NULL AND expires_at > $3",
+        )
+        .bind(user_id)
+        .bind(session_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn revoke_sessions_except(
+        &self,
+        user_id: i64,
+        keep: Option<i64>,
+        now: Timestamp,
+    ) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = $3 \
+             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $3 \
+               AND ($2::bigint IS NULL OR id <> $2)",
+        )
+        .bind(user_id)
+        .bind(keep)
+        .bind(to_db_ts(now)?)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn promote_session(&self, session_id: i64) -> Result<()> {
+        let done =
+            sqlx::query("UPDATE sessions SET stage = $2 WHERE id = $1 AND revoked_at IS NULL")
+                .bind(session_id)
+                .bind(SessionStage::Full.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(not_found("session", session_id));
+        }
+        Ok(())
+    }
+
+    // --- API tokens and enrolment links -----------------------------------------------------
+
     async fn create_token(
         &self,
         user_id: i64,
         name: &str,
+        scope: &TokenScope,
         secret_hash: &str,
         now: Timestamp,
         expires_at: Option<Timestamp>,
     ) -> Result<ApiToken> {
         let sql = format!(
-            "INSERT INTO api_tokens (user_id, name, secret_hash, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING {TOKEN_COLS}"
+            "INSERT INTO api_tokens (user_id, name, scope, secret_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3::jsonb, $4, $5, $6) RETURNING {TOKEN_COLS}"
         );
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(user_id)
             .bind(name)
+            .bind(serde_json::to_string(scope).map_err(json_err)?)
             .bind(secret_hash)
             .bind(to_db_ts(now)?)
             .bind(to_db_opt_ts(expires_at)?)
             .fetch_one(&self.pool)
             .await
-            .map_err(|e| {
-                if violated(&e, FOREIGN_KEY_VIOLATION).is_some() {
-                    not_found("user", user_id)
-                } else if violated(&e, UNIQUE_VIOLATION).is_some() {
-                    StoreError::Duplicate {
-                        what: "token".into(),
-                    }
-                } else {
-                    db_err(e)
-                }
-            })?;
+            .map_err(|e| user_child_err(e, user_id, "token"))?;
         rows::token(&row)
     }
 
-    async fn user_by_token_hash(&self, secret_hash: &str, now: Timestamp) -> Result<Option<User>> {
-        let row = sqlx::query(
-            "SELECT u.id, u.email, u.display_name, u.role, u.created_at \
+    async fn user_by_token_hash(
+        &self,
+        secret_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<(User, TokenScope)>> {
+        let sql = format!(
+            "SELECT {USER_COLS_U}, t.scope \
              FROM api_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.secret_hash = $1 AND t.revoked_at IS NULL \
-               AND (t.expires_at IS NULL OR t.expires_at > $2)",
+               AND (t.expires_at IS NULL OR t.expires_at > $2) AND u.active"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(secret_hash)
+            .bind(to_db_ts(now)?)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        match row {
+            Some(row) => Ok(Some((
+                rows::user_prefixed(&row, true)?,
+                rows::token_scope(&row)?,
+            ))),
+            None => Ok(None),
+        }
+    }
+
+    async fn list_tokens(&self, user_id: i64) -> Result<Vec<ApiToken>> {
+        let sql =
+            format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE user_id = $1 ORDER BY id DESC");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        collect(rows, rows::token)
+    }
+
+    async fn revoke_token(&self, user_id: i64, token_id: i64, now: Timestamp) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $3 \
+             WHERE id = $2 AND user_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(token_id)
+        .bind(to_db_ts(now)?)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn create_enrolment(
+        &self,
+        user_id: i64,
+        secret_hash: &str,
+        expires_at: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO enrolments (secret_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(secret_hash)
+        .bind(user_id)
+        .bind(to_db_ts(expires_at)?)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| user_child_err(e, user_id, "enrolment link"))?;
+        Ok(())
+    }
+
+    async fn consume_enrolment(&self, secret_hash: &str, now: Timestamp) -> Result<Option<i64>> {
+        // One conditional statement, so two racing uses of one link cannot both succeed.
+        sqlx::query_scalar(
+            "UPDATE enrolments SET used_at = $2 \
+             WHERE secret_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING user_id",
         )
         .bind(secret_hash)
         .bind(to_db_ts(now)?)
         .fetch_optional(&self.pool)
         .await
+        .map_err(db_err)
+    }
+
+    // --- need-to-know ---------------------------------------------------------------------
+
+    async fn add_member(&self, incident_id: i64, user_id: i64, now: Timestamp) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO incident_members (incident_id, user_id, added_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (incident_id, user_id) DO NOTHING",
+        )
+        .bind(incident_id)
+        .bind(user_id)
+        .bind(to_db_ts(now)?)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| child_err(e, incident_id, Some(user_id)))?;
+        Ok(())
+    }
+
+    async fn remove_member(&self, incident_id: i64, user_id: i64) -> Result<bool> {
+        let done =
+            sqlx::query("DELETE FROM incident_members WHERE incident_id = $1 AND user_id = $2")
+                .bind(incident_id)
+                .bind(user_id)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_members(&self, incident_id: i64) -> Result<Vec<Member>> {
+        let rows = sqlx::query(
+            "SELECT m.user_id, u.email, u.display_name, u.role, m.added_at \
+             FROM incident_members m JOIN users u ON u.id = m.user_id \
+             WHERE m.incident_id = $1 ORDER BY m.user_id",
+        )
+        .bind(incident_id)
+        .fetch_all(&self.pool)
+        .await
         .map_err(db_err)?;
-        row.as_ref().map(rows::user).transpose()
+        collect(rows, rows::member)
+    }
+
+    async fn is_member(&self, incident_id: i64, user_id: i64) -> Result<bool> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM incident_members \
+                            WHERE incident_id = $1 AND user_id = $2)",
+        )
+        .bind(incident_id)
+        .bind(user_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)
+    }
+
+    // --- audit log ------------------------------------------------------------------------
+
+    async fn append_audit(
+        &self,
+        events: &[AuditEvent],
+        sealer: &dyn AuditSealer,
+    ) -> Result<Vec<AuditRecord>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        // The head row always exists (the migration seeds it), so every appender on every
+        // replica queues on this one row lock: the second reads the head the first wrote.
+        let head: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id FOR UPDATE")
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        let Some((mut seq, head_hash)) = head else {
+            return Err(StoreError::Corrupt {
+                table: "audit_head",
+                column: "seq",
+                reason: "the head row is missing".into(),
+            });
+        };
+        let mut prev = if seq == 0 {
+            GENESIS_HASH.to_owned()
+        } else {
+            head_hash
+        };
+        let mut records = Vec::with_capacity(events.len());
+        for event in events {
+            seq += 1;
+            // Seal exactly what will be read back: the database keeps microseconds.
+            let event = AuditEvent {
+                at: to_microseconds(event.at)?,
+                ..event.clone()
+            };
+            let hash = sealer.seal_record(seq, &event, &prev);
+            records.push(AuditRecord {
+                seq,
+                event,
+                prev_hash: std::mem::replace(&mut prev, hash.clone()),
+                hash,
+            });
+        }
+        let n = records.len();
+        let mut seqs = Vec::with_capacity(n);
+        let mut at = Vec::with_capacity(n);
+        let mut actor_id = Vec::with_capacity(n);
+        let mut actor = Vec::with_capacity(n);
+        let mut address = Vec::with_capacity(n);
+        let mut action = Vec::with_capacity(n);
+        let mut object = Vec::with_capacity(n);
+        let mut outcome = Vec::with_capacity(n);
+        let mut detail = Vec::with_capacity(n);
+        let mut prev_hash = Vec::with_capacity(n);
+        let mut hash = Vec::with_capacity(n);
+        for r in &records {
+            seqs.push(r.seq);
+            at.push(to_db_ts(r.event.at)?);
+            actor_id.push(r.event.actor_id);
+            actor.push(r.event.actor.as_str());
+            address.push(r.event.address.as_deref());
+            action.push(r.event.action.as_str());
+            object.push(r.event.object.as_str());
+            outcome.push(r.event.outcome.as_str());
+            detail.push(r.event.detail.as_str());
+            prev_hash.push(r.prev_hash.as_str());
+            hash.push(r.hash.as_str());
+        }
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, actor_id, actor, address, action, object, outcome, \
+                 detail, prev_hash, hash) \
+             SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[], $3::bigint[], $4::text[], \
+                 $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], \
+                 $11::text[])",
+        )
+        .bind(seqs)
+        .bind(at)
+        .bind(actor_id)
+        .bind(actor)
+        .bind(address)
+        .bind(action)
+        .bind(object)
+        .bind(outcome)
+        .bind(detail)
+        .bind(prev_hash)
+        .bind(hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2, seal = $3 WHERE id")
+            .bind(seq)
+            .bind(&prev)
+            .bind(sealer.seal_head(seq, &prev))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(records)
+    }
+
+    async fn list_audit(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRecord>> {
+        let sql =
+            format!("SELECT {AUDIT_COLS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(after_seq)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        collect(rows, rows::audit_record)
+    }
+
+    async fn audit_head(&self) -> Result<Option<AuditHead>> {
+        // The seeded row (seq 0) stands for "nothing appended yet".
+        let head: Option<(i64, String, String)> =
+            sqlx::query_as("SELECT seq, hash, seal FROM audit_head WHERE id AND seq > 0")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+        Ok(head.map(|(seq, hash, seal)| AuditHead { seq, hash, seal }))
     }
 
     // --- incidents ------------------------------------------------------------------------
@@ -548,6 +1283,7 @@ impl Store for PgStore {
         let limit = effective_limit(filter.limit);
         let mut qb: QueryBuilder<Postgres> =
             QueryBuilder::new(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE TRUE"));
+        push_visible(&mut qb, "incidents", filter.viewer.as_ref());
         if !filter.phases.is_empty() {
             let phases: Vec<&str> = filter.phases.iter().map(|p| p.as_str()).collect();
             qb.push(" AND phase = ANY(").push_bind(phases).push(")");
@@ -657,8 +1393,12 @@ impl Store for PgStore {
         }
     }
 
-    async fn count_incidents(&self) -> Result<u64> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM incidents")
+    async fn count_incidents(&self, viewer: Option<&Viewer>) -> Result<u64> {
+        let mut qb: QueryBuilder<Postgres> =
+            QueryBuilder::new("SELECT count(*) FROM incidents i WHERE TRUE");
+        push_visible(&mut qb, "i", viewer);
+        let n: i64 = qb
+            .build_query_scalar()
             .fetch_one(&self.pool)
             .await
             .map_err(db_err)?;
@@ -1241,13 +1981,21 @@ impl Store for PgStore {
         collect(rows, rows::observable)
     }
 
-    async fn list_all_observables(&self, limit: u32) -> Result<Vec<Observable>> {
-        let sql = format!("SELECT {OBSERVABLE_COLS} FROM observables ORDER BY id LIMIT $1");
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
+    async fn list_all_observables(
+        &self,
+        limit: u32,
+        viewer: Option<&Viewer>,
+    ) -> Result<Vec<Observable>> {
+        let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+            "SELECT {OBSERVABLE_COLS} FROM observables WHERE TRUE"
+        ));
+        if viewer.is_some() {
+            qb.push(" AND incident_id IN (SELECT i.id FROM incidents i WHERE TRUE");
+            push_visible(&mut qb, "i", viewer);
+            qb.push(")");
+        }
+        qb.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err)?;
         collect(rows, rows::observable)
     }
 
@@ -1256,21 +2004,23 @@ impl Store for PgStore {
         kind: ObservableKind,
         normalized: &str,
         except_incident: Option<i64>,
+        viewer: Option<&Viewer>,
     ) -> Result<Vec<SharedObservable>> {
-        let rows = sqlx::query(
+        let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(
             "SELECT o.incident_id, i.title AS incident_title, o.id AS observable_id, o.kind, \
                     o.normalized \
              FROM observables o JOIN incidents i ON i.id = o.incident_id \
-             WHERE o.kind = $1 AND o.normalized = $2 \
-               AND ($3::bigint IS NULL OR o.incident_id <> $3) \
-             ORDER BY o.incident_id, o.id",
-        )
-        .bind(kind.as_str())
-        .bind(normalized)
-        .bind(except_incident)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
+             WHERE o.kind = ",
+        );
+        qb.push_bind(kind.as_str())
+            .push(" AND o.normalized = ")
+            .push_bind(normalized);
+        if let Some(except) = except_incident {
+            qb.push(" AND o.incident_id <> ").push_bind(except);
+        }
+        push_visible(&mut qb, "i", viewer);
+        qb.push(" ORDER BY o.incident_id, o.id");
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err)?;
         collect(rows, rows::shared_observable)
     }
 
@@ -1385,9 +2135,13 @@ mod unit_tests {
         use kizuki_domain::legal_clock::ClockKind;
         use kizuki_domain::party::PartyKind;
         use kizuki_domain::timeline::{DayPart, EntryKind, EntrySource, Lane, TimePrecision};
-        use kizuki_domain::user::Role;
+        use kizuki_domain::user::{Role, SessionStage, TokenAccess};
 
-        let sql = include_str!("../migrations/0001_initial.sql");
+        let sql = [
+            include_str!("../migrations/0001_initial.sql"),
+            include_str!("../migrations/0003_security.sql"),
+        ]
+        .concat();
         let listed = |constraint: &str| -> Vec<String> {
             let start = sql
                 .find(&format!("CONSTRAINT {constraint} CHECK"))
@@ -1462,6 +2216,14 @@ mod unit_tests {
             (
                 "legal_clocks_kind_check",
                 names(ClockKind::ALL, ClockKind::as_str),
+            ),
+            (
+                "sessions_stage_check",
+                names(SessionStage::ALL, SessionStage::as_str),
+            ),
+            (
+                "api_tokens_scope_access_check",
+                names(TokenAccess::ALL, TokenAccess::as_str),
             ),
         ];
         for (constraint, want) in cases {

@@ -9,6 +9,7 @@ use std::str::FromStr;
 use chrono::{DateTime, NaiveDate, Utc};
 use jiff::Timestamp;
 use jiff::civil::Date;
+use kizuki_domain::audit::{AuditEvent, AuditRecord};
 use kizuki_domain::decision::{Decision, DecisionOption};
 use kizuki_domain::evidence::{CustodyEvent, EvidenceItem};
 use kizuki_domain::incident::{Impact, Incident};
@@ -17,7 +18,9 @@ use kizuki_domain::observable::{Observable, SharedObservable};
 use kizuki_domain::party::Party;
 use kizuki_domain::task::{ChecklistItem, Task};
 use kizuki_domain::timeline::TimelineEntry;
-use kizuki_domain::user::{ApiToken, User};
+use kizuki_domain::user::{
+    ApiToken, LoginFailures, Member, Session, TokenScope, User, UserCredentials,
+};
 use kizuki_store::{Result, StoreError};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -27,6 +30,13 @@ use sqlx::postgres::PgRow;
 pub(crate) fn to_db_ts(t: Timestamp) -> Result<DateTime<Utc>> {
     DateTime::<Utc>::from_timestamp_micros(t.as_microsecond())
         .ok_or_else(|| StoreError::Database(format!("timestamp {t} is outside PostgreSQL's range")))
+}
+
+/// The instant as PostgreSQL will keep it (sub-microsecond digits truncated, as by
+/// [`to_db_ts`]), for values that are sealed or compared before they are stored.
+pub(crate) fn to_microseconds(t: Timestamp) -> Result<Timestamp> {
+    Timestamp::from_microsecond(t.as_microsecond())
+        .map_err(|e| StoreError::Database(format!("timestamp {t} cannot be stored: {e}")))
 }
 
 pub(crate) fn to_db_opt_ts(t: Option<Timestamp>) -> Result<Option<DateTime<Utc>>> {
@@ -130,6 +140,7 @@ impl<'r> Cols<'r> {
     json_col!(impact, Impact);
     json_col!(checklist, Vec<ChecklistItem>);
     json_col!(options, Vec<DecisionOption>);
+    json_col!(scope, TokenScope);
 }
 
 fn from_db_ts(t: DateTime<Utc>) -> std::result::Result<Timestamp, jiff::Error> {
@@ -138,20 +149,71 @@ fn from_db_ts(t: DateTime<Utc>) -> std::result::Result<Timestamp, jiff::Error> {
 
 // --- column lists (kept next to the mapping that reads them) ----------------------------
 
-pub(crate) const USER_COLS: &str = "id, email, display_name, role, created_at";
+/// A user's columns; `mfa_enabled` is derived from the active TOTP secret.
+pub(crate) const USER_COLS: &str = "id, email, display_name, role, \
+     (totp_secret IS NOT NULL) AS mfa_enabled, active, created_at";
+
+/// The user's columns of `users u` in a join, each prefixed `u_`.
+pub(crate) const USER_COLS_U: &str = "u.id AS u_id, u.email AS u_email, \
+     u.display_name AS u_display_name, u.role AS u_role, \
+     (u.totp_secret IS NOT NULL) AS u_mfa_enabled, u.active AS u_active, \
+     u.created_at AS u_created_at";
 
 pub(crate) fn user(row: &PgRow) -> Result<User> {
+    user_prefixed(row, false)
+}
+
+/// Reads a user from the `u_`-prefixed columns of [`USER_COLS_U`] when `prefixed`.
+pub(crate) fn user_prefixed(row: &PgRow, prefixed: bool) -> Result<User> {
     let c = Cols::new(row, "users");
+    let (id, email, display_name, role, mfa_enabled, active, created_at) = if prefixed {
+        (
+            "u_id",
+            "u_email",
+            "u_display_name",
+            "u_role",
+            "u_mfa_enabled",
+            "u_active",
+            "u_created_at",
+        )
+    } else {
+        (
+            "id",
+            "email",
+            "display_name",
+            "role",
+            "mfa_enabled",
+            "active",
+            "created_at",
+        )
+    };
     Ok(User {
-        id: c.get("id")?,
-        email: c.get("email")?,
-        display_name: c.get("display_name")?,
-        role: c.parse("role")?,
-        created_at: c.ts("created_at")?,
+        id: c.get(id)?,
+        email: c.get(email)?,
+        display_name: c.get(display_name)?,
+        role: c.parse(role)?,
+        mfa_enabled: c.get(mfa_enabled)?,
+        active: c.get(active)?,
+        created_at: c.ts(created_at)?,
     })
 }
 
-pub(crate) const TOKEN_COLS: &str = "id, user_id, name, created_at, expires_at, revoked_at";
+pub(crate) const CREDENTIAL_COLS: &str = "id, email, display_name, role, \
+     (totp_secret IS NOT NULL) AS mfa_enabled, active, created_at, password_hash, totp_secret, \
+     totp_pending_secret, totp_last_step";
+
+pub(crate) fn credentials(row: &PgRow) -> Result<UserCredentials> {
+    let c = Cols::new(row, "users");
+    Ok(UserCredentials {
+        user: user(row)?,
+        password_hash: c.get("password_hash")?,
+        totp_secret: c.get("totp_secret")?,
+        totp_pending_secret: c.get("totp_pending_secret")?,
+        totp_last_step: c.get("totp_last_step")?,
+    })
+}
+
+pub(crate) const TOKEN_COLS: &str = "id, user_id, name, scope, created_at, expires_at, revoked_at";
 
 pub(crate) fn token(row: &PgRow) -> Result<ApiToken> {
     let c = Cols::new(row, "api_tokens");
@@ -159,9 +221,76 @@ pub(crate) fn token(row: &PgRow) -> Result<ApiToken> {
         id: c.get("id")?,
         user_id: c.get("user_id")?,
         name: c.get("name")?,
+        scope: c.scope("scope")?,
         created_at: c.ts("created_at")?,
         expires_at: c.opt_ts("expires_at")?,
         revoked_at: c.opt_ts("revoked_at")?,
+    })
+}
+
+/// A token's scope alone (read in joins).
+pub(crate) fn token_scope(row: &PgRow) -> Result<TokenScope> {
+    Cols::new(row, "api_tokens").scope("scope")
+}
+
+pub(crate) const SESSION_COLS: &str =
+    "id, user_id, stage, created_at, last_seen_at, expires_at, address, user_agent";
+
+pub(crate) fn session(row: &PgRow) -> Result<Session> {
+    let c = Cols::new(row, "sessions");
+    Ok(Session {
+        id: c.get("id")?,
+        user_id: c.get("user_id")?,
+        stage: c.parse("stage")?,
+        created_at: c.ts("created_at")?,
+        last_seen_at: c.ts("last_seen_at")?,
+        expires_at: c.ts("expires_at")?,
+        address: c.get("address")?,
+        user_agent: c.get("user_agent")?,
+    })
+}
+
+pub(crate) fn login_failures(row: &PgRow) -> Result<LoginFailures> {
+    let c = Cols::new(row, "login_failures");
+    let failures: i64 = c.get("failures")?;
+    Ok(LoginFailures {
+        // The stored count never exceeds u32::MAX (the store caps it there).
+        failures: u32::try_from(failures).map_err(|e| corrupt("login_failures", "failures", e))?,
+        last_failure_at: Some(c.ts("last_failure_at")?),
+    })
+}
+
+/// Read from `incident_members m JOIN users u`.
+pub(crate) fn member(row: &PgRow) -> Result<Member> {
+    let c = Cols::new(row, "incident_members");
+    Ok(Member {
+        user_id: c.get("user_id")?,
+        email: c.get("email")?,
+        display_name: c.get("display_name")?,
+        role: c.parse("role")?,
+        added_at: c.ts("added_at")?,
+    })
+}
+
+pub(crate) const AUDIT_COLS: &str =
+    "seq, at, actor_id, actor, address, action, object, outcome, detail, prev_hash, hash";
+
+pub(crate) fn audit_record(row: &PgRow) -> Result<AuditRecord> {
+    let c = Cols::new(row, "audit_log");
+    Ok(AuditRecord {
+        seq: c.get("seq")?,
+        event: AuditEvent {
+            at: c.ts("at")?,
+            actor_id: c.get("actor_id")?,
+            actor: c.get("actor")?,
+            address: c.get("address")?,
+            action: c.get("action")?,
+            object: c.get("object")?,
+            outcome: c.get("outcome")?,
+            detail: c.get("detail")?,
+        },
+        prev_hash: c.get("prev_hash")?,
+        hash: c.get("hash")?,
     })
 }
 

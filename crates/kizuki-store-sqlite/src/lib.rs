@@ -23,6 +23,17 @@
 //! dropped on the way in, and every method returns what was stored, not what it was given);
 //! dates are `YYYY-MM-DD` text; closed vocabularies are their snake_case text, checked when
 //! read back (`StoreError::Corrupt`); lists and the impact struct are JSON text.
+//!
+//! # Security
+//!
+//! * Need-to-know is one SQL predicate (`push_visible`) spliced into the `WHERE` clause of
+//!   every query given a `Viewer`, so keyset pages, text search, counts and correlations
+//!   only ever see visible incidents.
+//! * Single-use things (a TOTP step, a recovery code, an enrolment link) are claimed by one
+//!   conditional `UPDATE`, so two racing requests cannot both succeed.
+//! * The audit log is appended inside one `BEGIN IMMEDIATE` transaction on the single
+//!   writer connection, which reads the sealed head, numbers and seals each record, and
+//!   moves the head: appenders queue, so the chain never forks and `seq` has no gaps.
 
 mod rows;
 #[cfg(test)]
@@ -33,7 +44,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
+use kizuki_domain::access::{IncidentScope, Viewer};
+use kizuki_domain::audit::{AuditEvent, AuditHead, AuditRecord, AuditSealer, GENESIS_HASH};
 use kizuki_domain::decision::{Decision, DecisionOutcome, NewDecision};
 use kizuki_domain::evidence::{CustodyAction, CustodyEvent, EvidenceItem, NewEvidence};
 use kizuki_domain::incident::{Incident, IncidentFields, IncidentFilter};
@@ -42,7 +55,10 @@ use kizuki_domain::observable::{NewObservable, Observable, ObservableKind, Share
 use kizuki_domain::party::{NewParty, Party, PartyKind, PartyPatch};
 use kizuki_domain::task::{NewTask, Task, TaskStatus};
 use kizuki_domain::timeline::{TimelineEntry, TimelineEntryFields};
-use kizuki_domain::user::{ApiToken, NewUser, User};
+use kizuki_domain::user::{
+    ApiToken, LoginFailures, Member, NewSession, NewUser, Role, Session, SessionStage, TokenScope,
+    User, UserCredentials,
+};
 use kizuki_store::{
     CustodyRecord, Page, Result, Store, StoreError, TaskCompletion, TaskUpdate, TimelineQuery,
 };
@@ -54,11 +70,12 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 
 use crate::rows::{
-    ClockRow, CustodyRow, DecisionRow, EvidenceRow, IncidentRow, ObservableRow, PartyRow,
-    SharedRow, TaskRow, TimelineRow, TokenRow, UserRow, all, clock_cols, custody_cols, date_text,
-    decision_cols, evidence_cols, incident_cols, micros, observable_cols, opt_micros, party_cols,
-    task_cols, timeline_cols, timeline_from_json, timeline_json_sql, to_json, token_cols,
-    user_cols,
+    AuditRow, ClockRow, CredentialsRow, CustodyRow, DecisionRow, EvidenceRow, IncidentRow,
+    MemberRow, ObservableRow, PartyRow, SessionRow, SessionUserRow, SharedRow, TaskRow,
+    TimelineRow, TokenRow, TokenUserRow, UserRow, all, audit_cols, clock_cols, credential_cols,
+    custody_cols, date_text, decision_cols, evidence_cols, incident_cols, micros, observable_cols,
+    opt_micros, party_cols, session_cols, session_user_cols, task_cols, timeline_cols,
+    timeline_from_json, timeline_json_sql, to_json, token_cols, ts, user_cols, user_cols_u,
 };
 
 /// Upper bound of the reader pool of a file database.
@@ -355,6 +372,97 @@ async fn insert_entry(
     .into_domain()
 }
 
+/// `now - d` as stored microseconds, saturating at the ends of the range.
+fn micros_before(now: Timestamp, d: SignedDuration) -> i64 {
+    let m = i128::from(micros(now)) - d.as_micros();
+    i64::try_from(m).unwrap_or(if m < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// `session_by_hash` moves `last_seen_at` only when it is older than this, so a busy
+/// session costs a write a minute, not one a request.
+const SESSION_TOUCH_INTERVAL: SignedDuration = SignedDuration::from_secs(60);
+
+fn failures((failures, last): (i64, i64)) -> Result<LoginFailures> {
+    Ok(LoginFailures {
+        failures: u32::try_from(failures).map_err(|_| StoreError::Corrupt {
+            table: "login_failures",
+            column: "failures",
+            reason: "integer out of range".into(),
+        })?,
+        last_failure_at: Some(ts("login_failures", "last_failure_at", last)?),
+    })
+}
+
+/// Deletes the user's recovery codes and stores `hashes` instead (inside the caller's
+/// transaction).
+async fn replace_recovery_codes(
+    conn: &mut SqliteConnection,
+    user_id: i64,
+    hashes: &[String],
+) -> Result<()> {
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = ?")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    for hash in hashes {
+        sqlx::query(
+            "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?) \
+             ON CONFLICT (user_id, code_hash) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(hash)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
+/// Appends ` AND <Viewer::can_see>` for the incident row `incident` (a table name or alias
+/// in scope of the query), so need-to-know is judged by the query itself: pages, counts and
+/// correlations only ever see what the viewer may. Nothing is appended for `None` (the
+/// system sees everything).
+///
+/// Mirrors `Viewer::can_see` case by case (`created_by` may be NULL, which equals nothing):
+/// * Organisation: not restricted, or created by the viewer, or the viewer is a member;
+/// * MemberOnly: the viewer is a member;
+/// * OwnReports: created by the viewer.
+fn push_visible(qb: &mut QueryBuilder<Sqlite>, incident: &str, viewer: Option<&Viewer>) {
+    let Some(viewer) = viewer else { return };
+    qb.push(" AND ");
+    match viewer.scope {
+        IncidentScope::Organisation => {
+            // `restricted = 0` first: most incidents pass without a membership check.
+            qb.push("(")
+                .push(incident)
+                .push(".restricted = 0 OR ")
+                .push(incident)
+                .push(".created_by = ")
+                .push_bind(viewer.user_id)
+                .push(" OR ");
+            push_member(qb, incident, viewer.user_id);
+            qb.push(")");
+        }
+        IncidentScope::MemberOnly => push_member(qb, incident, viewer.user_id),
+        IncidentScope::OwnReports => {
+            qb.push(incident)
+                .push(".created_by = ")
+                .push_bind(viewer.user_id);
+        }
+    }
+}
+
+/// `user_id` is a member of the incident row `incident`. An uncorrelated IN list, read once
+/// from `incident_members_user`: for a member-only viewer SQLite then walks just those
+/// incidents by primary key, newest first, instead of scanning every incident.
+fn push_member(qb: &mut QueryBuilder<Sqlite>, incident: &str, user_id: i64) {
+    qb.push(incident)
+        .push(".id IN (SELECT incident_id FROM incident_members WHERE user_id = ")
+        .push_bind(user_id)
+        .push(")");
+}
+
 /// Shortest search text (in characters) answered by the trigram index.
 const MIN_INDEXED_NEEDLE: usize = 3;
 
@@ -397,12 +505,13 @@ impl Store for SqliteStore {
         SqliteStore::close(self).await;
     }
 
-    // --- users and tokens ---------------------------------------------------------------
+    // --- users and credentials ------------------------------------------------------------
 
     async fn create_user(&self, user: &NewUser, now: Timestamp) -> Result<User> {
+        // New users start active, without a password (an enrolment link sets it) or MFA.
         let res = sqlx::query_as::<_, UserRow>(concat!(
-            "INSERT INTO users (email, display_name, role, created_at) VALUES (?, ?, ?, ?) \
-             RETURNING ",
+            "INSERT INTO users (email, display_name, role, created_at, active) \
+             VALUES (?, ?, ?, ?, 1) RETURNING ",
             user_cols!()
         ))
         .bind(&user.email)
@@ -444,23 +553,425 @@ impl Store for SqliteStore {
             .transpose()
     }
 
+    async fn list_users(&self) -> Result<Vec<User>> {
+        let rows = sqlx::query_as::<_, UserRow>(concat!(
+            "SELECT ",
+            user_cols!(),
+            " FROM users ORDER BY id"
+        ))
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        all(rows, UserRow::into_domain)
+    }
+
+    async fn set_user_role(&self, user_id: i64, role: Role) -> Result<User> {
+        sqlx::query_as::<_, UserRow>(concat!(
+            "UPDATE users SET role = ? WHERE id = ? RETURNING ",
+            user_cols!()
+        ))
+        .bind(role.as_str())
+        .bind(user_id)
+        .fetch_optional(&self.write)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| not_found("user", user_id))?
+        .into_domain()
+    }
+
+    async fn set_user_active(&self, user_id: i64, active: bool, now: Timestamp) -> Result<User> {
+        let mut tx = self.begin().await?;
+        let user = sqlx::query_as::<_, UserRow>(concat!(
+            "UPDATE users SET active = ? WHERE id = ? RETURNING ",
+            user_cols!()
+        ))
+        .bind(active)
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| not_found("user", user_id))?
+        .into_domain()?;
+        if !active {
+            // Everything that lets the user in stops working in the same commit.
+            for sql in [
+                "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+                "UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+            ] {
+                sqlx::query(sql)
+                    .bind(micros(now))
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            }
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(user)
+    }
+
+    async fn credentials_by_email(&self, email: &str) -> Result<Option<UserCredentials>> {
+        sqlx::query_as::<_, CredentialsRow>(concat!(
+            "SELECT ",
+            credential_cols!(),
+            " FROM users WHERE email = ?"
+        ))
+        .bind(email)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?
+        .map(CredentialsRow::into_domain)
+        .transpose()
+    }
+
+    async fn credentials_by_id(&self, user_id: i64) -> Result<Option<UserCredentials>> {
+        sqlx::query_as::<_, CredentialsRow>(concat!(
+            "SELECT ",
+            credential_cols!(),
+            " FROM users WHERE id = ?"
+        ))
+        .bind(user_id)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?
+        .map(CredentialsRow::into_domain)
+        .transpose()
+    }
+
+    async fn set_password(&self, user_id: i64, password_hash: &str) -> Result<()> {
+        let done = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(user_id)
+            .execute(&self.write)
+            .await
+            .map_err(db)?;
+        match done.rows_affected() {
+            0 => Err(not_found("user", user_id)),
+            _ => Ok(()),
+        }
+    }
+
+    async fn set_totp_pending(&self, user_id: i64, secret: &str) -> Result<()> {
+        let done = sqlx::query("UPDATE users SET totp_pending_secret = ? WHERE id = ?")
+            .bind(secret)
+            .bind(user_id)
+            .execute(&self.write)
+            .await
+            .map_err(db)?;
+        match done.rows_affected() {
+            0 => Err(not_found("user", user_id)),
+            _ => Ok(()),
+        }
+    }
+
+    async fn activate_totp(
+        &self,
+        user_id: i64,
+        step: i64,
+        recovery_code_hashes: &[String],
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, \
+             totp_last_step = ? WHERE id = ? AND totp_pending_secret IS NOT NULL",
+        )
+        .bind(step)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if done.rows_affected() == 0 {
+            let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = ?")
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+            return Err(match exists {
+                Some(_) => not_found("pending TOTP secret of user", user_id),
+                None => not_found("user", user_id),
+            });
+        }
+        replace_recovery_codes(&mut tx, user_id, recovery_code_hashes).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn reset_mfa(&self, user_id: i64) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL, \
+             totp_last_step = NULL WHERE id = ?",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(not_found("user", user_id));
+        }
+        replace_recovery_codes(&mut tx, user_id, &[]).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn claim_totp_step(&self, user_id: i64, step: i64) -> Result<bool> {
+        // Check and claim in one statement: of two requests racing with one code, the
+        // second finds the step already taken.
+        let done = sqlx::query(
+            "UPDATE users SET totp_last_step = ? \
+             WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)",
+        )
+        .bind(step)
+        .bind(user_id)
+        .bind(step)
+        .execute(&self.write)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn use_recovery_code(
+        &self,
+        user_id: i64,
+        code_hash: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE recovery_codes SET used_at = ? \
+             WHERE user_id = ? AND code_hash = ? AND used_at IS NULL",
+        )
+        .bind(micros(now))
+        .bind(user_id)
+        .bind(code_hash)
+        .execute(&self.write)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn recovery_codes_left(&self, user_id: i64) -> Result<u32> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL",
+        )
+        .bind(user_id)
+        .fetch_one(&self.read)
+        .await
+        .map_err(db)?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    // --- login defences -------------------------------------------------------------------
+
+    async fn login_failures(&self, key: &str) -> Result<LoginFailures> {
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT failures, last_failure_at FROM login_failures WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&self.read)
+                .await
+                .map_err(db)?;
+        row.map_or(Ok(LoginFailures::default()), failures)
+    }
+
+    async fn record_login_failure(
+        &self,
+        key: &str,
+        now: Timestamp,
+        reset_after: SignedDuration,
+    ) -> Result<LoginFailures> {
+        // One statement: concurrent failures each count, none is lost.
+        let row: (i64, i64) = sqlx::query_as(
+            "INSERT INTO login_failures (key, failures, last_failure_at) VALUES (?1, 1, ?2) \
+             ON CONFLICT (key) DO UPDATE SET \
+               failures = CASE WHEN login_failures.last_failure_at < ?3 THEN 1 \
+                               ELSE login_failures.failures + 1 END, \
+               last_failure_at = max(login_failures.last_failure_at, excluded.last_failure_at) \
+             RETURNING failures, last_failure_at",
+        )
+        .bind(key)
+        .bind(micros(now))
+        .bind(micros_before(now, reset_after))
+        .fetch_one(&self.write)
+        .await
+        .map_err(db)?;
+        failures(row)
+    }
+
+    async fn clear_login_failures(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM login_failures WHERE key = ?")
+            .bind(key)
+            .execute(&self.write)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    // --- sessions -------------------------------------------------------------------------
+
+    async fn create_session(&self, session: &NewSession, now: Timestamp) -> Result<Session> {
+        let res = sqlx::query_as::<_, SessionRow>(concat!(
+            "INSERT INTO sessions (secret_hash, user_id, stage, created_at, last_seen_at, \
+             expires_at, address, user_agent) \
+             SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ?) \
+             RETURNING ",
+            session_cols!()
+        ))
+        .bind(&session.secret_hash)
+        .bind(session.user_id)
+        .bind(session.stage.as_str())
+        .bind(micros(now))
+        .bind(micros(now))
+        .bind(micros(session.expires_at))
+        .bind(session.address.as_deref())
+        .bind(&session.user_agent)
+        .bind(session.user_id)
+        .fetch_optional(&self.write)
+        .await;
+        match res {
+            Ok(Some(row)) => row.into_domain(),
+            Ok(None) => Err(not_found("user", session.user_id)),
+            // Never echo the hash.
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate {
+                what: "a session with this secret".to_owned(),
+            }),
+            Err(e) => Err(db(e)),
+        }
+    }
+
+    async fn session_by_hash(
+        &self,
+        secret_hash: &str,
+        now: Timestamp,
+        idle_timeout: SignedDuration,
+    ) -> Result<Option<(Session, User)>> {
+        let row = sqlx::query_as::<_, SessionUserRow>(concat!(
+            "SELECT ",
+            session_user_cols!(),
+            " FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.secret_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ? \
+               AND s.last_seen_at > ? AND u.active = 1"
+        ))
+        .bind(secret_hash)
+        .bind(micros(now))
+        .bind(micros_before(now, idle_timeout))
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?;
+        let Some(mut row) = row else {
+            return Ok(None);
+        };
+        // Most requests of an active session find it seen less than a minute ago and write
+        // nothing; the rest move `last_seen_at` forward (never back, whatever the order in
+        // which concurrent requests reach the writer).
+        let touch_before = micros_before(now, SESSION_TOUCH_INTERVAL);
+        if row.session.last_seen_at < touch_before {
+            let touched = sqlx::query(
+                "UPDATE sessions SET last_seen_at = ? \
+                 WHERE id = ? AND last_seen_at < ? AND revoked_at IS NULL",
+            )
+            .bind(micros(now))
+            .bind(row.session.id)
+            .bind(touch_before)
+            .execute(&self.write)
+            .await
+            .map_err(db)?;
+            if touched.rows_affected() == 1 {
+                row.session.last_seen_at = micros(now);
+            }
+        }
+        row.into_domain().map(Some)
+    }
+
+    async fn list_sessions(
+        &self,
+        user_id: i64,
+        now: Timestamp,
+        idle_timeout: SignedDuration,
+    ) -> Result<Vec<Session>> {
+        let rows = sqlx::query_as::<_, SessionRow>(concat!(
+            "SELECT ",
+            session_cols!(),
+            " FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? \
+               AND last_seen_at > ? ORDER BY id DESC"
+        ))
+        .bind(user_id)
+        .bind(micros(now))
+        .bind(micros_before(now, idle_timeout))
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        all(rows, SessionRow::into_domain)
+    }
+
+    async fn revoke_session(&self, user_id: i64, session_id: i64, now: Timestamp) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = ? \
+             WHERE id = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ?",
+        )
+        .bind(micros(now))
+        .bind(session_id)
+        .bind(user_id)
+        .bind(micros(now))
+        .execute(&self.write)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn revoke_sessions_except(
+        &self,
+        user_id: i64,
+        keep: Option<i64>,
+        now: Timestamp,
+    ) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = ?1 \
+             WHERE user_id = ?2 AND revoked_at IS NULL AND expires_at > ?1 \
+               AND (?3 IS NULL OR id <> ?3)",
+        )
+        .bind(micros(now))
+        .bind(user_id)
+        .bind(keep)
+        .execute(&self.write)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn promote_session(&self, session_id: i64) -> Result<()> {
+        let done = sqlx::query("UPDATE sessions SET stage = ? WHERE id = ?")
+            .bind(SessionStage::Full.as_str())
+            .bind(session_id)
+            .execute(&self.write)
+            .await
+            .map_err(db)?;
+        match done.rows_affected() {
+            0 => Err(not_found("session", session_id)),
+            _ => Ok(()),
+        }
+    }
+
+    // --- API tokens and enrolment links ---------------------------------------------------
+
     async fn create_token(
         &self,
         user_id: i64,
         name: &str,
+        scope: &TokenScope,
         secret_hash: &str,
         now: Timestamp,
         expires_at: Option<Timestamp>,
     ) -> Result<ApiToken> {
+        let scope = to_json("scope", scope)?;
         // One statement: the user check and the insert cannot be split by another writer.
         let res = sqlx::query_as::<_, TokenRow>(concat!(
-            "INSERT INTO api_tokens (user_id, name, secret_hash, created_at, expires_at) \
-             SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ?) \
+            "INSERT INTO api_tokens (user_id, name, scope, secret_hash, created_at, expires_at) \
+             SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ?) \
              RETURNING ",
             token_cols!()
         ))
         .bind(user_id)
         .bind(name)
+        .bind(scope)
         .bind(secret_hash)
         .bind(micros(now))
         .bind(opt_micros(expires_at))
@@ -478,20 +989,247 @@ impl Store for SqliteStore {
         }
     }
 
-    async fn user_by_token_hash(&self, secret_hash: &str, now: Timestamp) -> Result<Option<User>> {
-        sqlx::query_as::<_, UserRow>(
-            "SELECT u.id, u.email, u.display_name, u.role, u.created_at \
-             FROM api_tokens t JOIN users u ON u.id = t.user_id \
+    async fn user_by_token_hash(
+        &self,
+        secret_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<(User, TokenScope)>> {
+        sqlx::query_as::<_, TokenUserRow>(concat!(
+            "SELECT ",
+            user_cols_u!(),
+            ", t.scope FROM api_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.secret_hash = ? AND t.revoked_at IS NULL \
-               AND (t.expires_at IS NULL OR t.expires_at > ?)",
-        )
+               AND (t.expires_at IS NULL OR t.expires_at > ?) AND u.active = 1"
+        ))
         .bind(secret_hash)
         .bind(micros(now))
         .fetch_optional(&self.read)
         .await
         .map_err(db)?
-        .map(UserRow::into_domain)
+        .map(TokenUserRow::into_domain)
         .transpose()
+    }
+
+    async fn list_tokens(&self, user_id: i64) -> Result<Vec<ApiToken>> {
+        let rows = sqlx::query_as::<_, TokenRow>(concat!(
+            "SELECT ",
+            token_cols!(),
+            " FROM api_tokens WHERE user_id = ? ORDER BY id DESC"
+        ))
+        .bind(user_id)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        all(rows, TokenRow::into_domain)
+    }
+
+    async fn revoke_token(&self, user_id: i64, token_id: i64, now: Timestamp) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = ? \
+             WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+        )
+        .bind(micros(now))
+        .bind(token_id)
+        .bind(user_id)
+        .execute(&self.write)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn create_enrolment(
+        &self,
+        user_id: i64,
+        secret_hash: &str,
+        expires_at: Timestamp,
+    ) -> Result<()> {
+        let res = sqlx::query(
+            "INSERT INTO enrolments (secret_hash, user_id, expires_at) \
+             SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ?)",
+        )
+        .bind(secret_hash)
+        .bind(user_id)
+        .bind(micros(expires_at))
+        .bind(user_id)
+        .execute(&self.write)
+        .await;
+        match res {
+            Ok(done) if done.rows_affected() == 0 => Err(not_found("user", user_id)),
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate {
+                what: "an enrolment link with this secret".to_owned(),
+            }),
+            Err(e) => Err(db(e)),
+        }
+    }
+
+    async fn consume_enrolment(&self, secret_hash: &str, now: Timestamp) -> Result<Option<i64>> {
+        // Check and use in one statement, so a link cannot be used twice, even at once.
+        sqlx::query_scalar(
+            "UPDATE enrolments SET used_at = ?1 \
+             WHERE secret_hash = ?2 AND used_at IS NULL AND expires_at > ?1 \
+             RETURNING user_id",
+        )
+        .bind(micros(now))
+        .bind(secret_hash)
+        .fetch_optional(&self.write)
+        .await
+        .map_err(db)
+    }
+
+    // --- need-to-know ---------------------------------------------------------------------
+
+    async fn add_member(&self, incident_id: i64, user_id: i64, now: Timestamp) -> Result<()> {
+        let mut tx = self.begin().await?;
+        ensure_incident(&mut tx, incident_id).await?;
+        let user: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = ?")
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        if user.is_none() {
+            return Err(not_found("user", user_id));
+        }
+        sqlx::query(
+            "INSERT INTO incident_members (incident_id, user_id, added_at) VALUES (?, ?, ?) \
+             ON CONFLICT (incident_id, user_id) DO NOTHING",
+        )
+        .bind(incident_id)
+        .bind(user_id)
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn remove_member(&self, incident_id: i64, user_id: i64) -> Result<bool> {
+        let done =
+            sqlx::query("DELETE FROM incident_members WHERE incident_id = ? AND user_id = ?")
+                .bind(incident_id)
+                .bind(user_id)
+                .execute(&self.write)
+                .await
+                .map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn list_members(&self, incident_id: i64) -> Result<Vec<Member>> {
+        let rows = sqlx::query_as::<_, MemberRow>(
+            "SELECT m.user_id, u.email, u.display_name, u.role, m.added_at \
+             FROM incident_members m JOIN users u ON u.id = m.user_id \
+             WHERE m.incident_id = ? ORDER BY m.user_id",
+        )
+        .bind(incident_id)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        all(rows, MemberRow::into_domain)
+    }
+
+    async fn is_member(&self, incident_id: i64, user_id: i64) -> Result<bool> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM incident_members WHERE incident_id = ? AND user_id = ?)",
+        )
+        .bind(incident_id)
+        .bind(user_id)
+        .fetch_one(&self.read)
+        .await
+        .map_err(db)
+    }
+
+    // --- audit log ------------------------------------------------------------------------
+
+    async fn append_audit(
+        &self,
+        events: &[AuditEvent],
+        sealer: &dyn AuditSealer,
+    ) -> Result<Vec<AuditRecord>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        // BEGIN IMMEDIATE on the one writer connection: no other appender (in this process
+        // or another) can read the same head until this commit.
+        let mut tx = self.begin().await?;
+        let head: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+        let (mut seq, mut prev_hash) = head.unwrap_or_else(|| (0, GENESIS_HASH.to_owned()));
+        let mut out = Vec::with_capacity(events.len());
+        for event in events {
+            seq += 1;
+            // Sealed as stored: the instant cut to microseconds, or the seal would not
+            // verify when the record is read back.
+            let event = AuditEvent {
+                at: ts("audit_log", "at", micros(event.at))?,
+                ..event.clone()
+            };
+            let hash = sealer.seal_record(seq, &event, &prev_hash);
+            // A plain INSERT of an explicit seq: if the head and the log ever disagree,
+            // this fails on the primary key instead of forking or leaving a gap.
+            let row = sqlx::query_as::<_, AuditRow>(concat!(
+                "INSERT INTO audit_log (seq, at, actor_id, actor, address, action, object, \
+                 outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 RETURNING ",
+                audit_cols!()
+            ))
+            .bind(seq)
+            .bind(micros(event.at))
+            .bind(event.actor_id)
+            .bind(&event.actor)
+            .bind(event.address.as_deref())
+            .bind(&event.action)
+            .bind(&event.object)
+            .bind(&event.outcome)
+            .bind(&event.detail)
+            .bind(&prev_hash)
+            .bind(&hash)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+            out.push(row.into_domain()?);
+            prev_hash = hash;
+        }
+        let seal = sealer.seal_head(seq, &prev_hash);
+        sqlx::query(
+            "INSERT INTO audit_head (id, seq, hash, seal) VALUES (1, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, \
+             seal = excluded.seal",
+        )
+        .bind(seq)
+        .bind(&prev_hash)
+        .bind(seal)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn list_audit(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRecord>> {
+        let rows = sqlx::query_as::<_, AuditRow>(concat!(
+            "SELECT ",
+            audit_cols!(),
+            " FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?"
+        ))
+        .bind(after_seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        all(rows, AuditRow::into_domain)
+    }
+
+    async fn audit_head(&self) -> Result<Option<AuditHead>> {
+        let head: Option<(i64, String, String)> =
+            sqlx::query_as("SELECT seq, hash, seal FROM audit_head WHERE id = 1")
+                .fetch_optional(&self.read)
+                .await
+                .map_err(db)?;
+        Ok(head.map(|(seq, hash, seal)| AuditHead { seq, hash, seal }))
     }
 
     // --- incidents ----------------------------------------------------------------------
@@ -611,6 +1349,7 @@ impl Store for SqliteStore {
                 .push_bind(needle)
                 .push(") > 0)");
         }
+        push_visible(&mut qb, "incidents", filter.viewer.as_ref());
         if let Some(before) = filter.before_id {
             qb.push(" AND ").push(key).push(" < ").push_bind(before);
         }
@@ -704,8 +1443,11 @@ impl Store for SqliteStore {
         }
     }
 
-    async fn count_incidents(&self) -> Result<u64> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM incidents")
+    async fn count_incidents(&self, viewer: Option<&Viewer>) -> Result<u64> {
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM incidents WHERE 1 = 1");
+        push_visible(&mut qb, "incidents", viewer);
+        let n: i64 = qb
+            .build_query_scalar()
             .fetch_one(&self.read)
             .await
             .map_err(db)?;
@@ -1324,16 +2066,31 @@ impl Store for SqliteStore {
         all(rows, ObservableRow::into_domain)
     }
 
-    async fn list_all_observables(&self, limit: u32) -> Result<Vec<Observable>> {
-        let rows = sqlx::query_as::<_, ObservableRow>(concat!(
+    async fn list_all_observables(
+        &self,
+        limit: u32,
+        viewer: Option<&Viewer>,
+    ) -> Result<Vec<Observable>> {
+        let mut qb = QueryBuilder::<Sqlite>::new(concat!(
             "SELECT ",
             observable_cols!(),
-            " FROM observables ORDER BY id LIMIT ?"
-        ))
-        .bind(i64::from(limit))
-        .fetch_all(&self.read)
-        .await
-        .map_err(db)?;
+            " FROM observables"
+        ));
+        if viewer.is_some() {
+            // Walks observables in id order and probes each one's incident by primary key,
+            // stopping after `limit` visible ones.
+            qb.push(
+                " WHERE EXISTS (SELECT 1 FROM incidents i WHERE i.id = observables.incident_id",
+            );
+            push_visible(&mut qb, "i", viewer);
+            qb.push(")");
+        }
+        qb.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
+        let rows = qb
+            .build_query_as::<ObservableRow>()
+            .fetch_all(&self.read)
+            .await
+            .map_err(db)?;
         all(rows, ObservableRow::into_domain)
     }
 
@@ -1342,21 +2099,27 @@ impl Store for SqliteStore {
         kind: ObservableKind,
         normalized: &str,
         except_incident: Option<i64>,
+        viewer: Option<&Viewer>,
     ) -> Result<Vec<SharedObservable>> {
-        let rows = sqlx::query_as::<_, SharedRow>(
+        let mut qb = QueryBuilder::<Sqlite>::new(
             "SELECT o.incident_id, i.title AS incident_title, o.id AS observable_id, o.kind, \
                     o.normalized \
              FROM observables o JOIN incidents i ON i.id = o.incident_id \
-             WHERE o.kind = ? AND o.normalized = ? AND (? IS NULL OR o.incident_id <> ?) \
-             ORDER BY o.incident_id, o.id",
-        )
-        .bind(kind.as_str())
-        .bind(normalized)
-        .bind(except_incident)
-        .bind(except_incident)
-        .fetch_all(&self.read)
-        .await
-        .map_err(db)?;
+             WHERE o.kind = ",
+        );
+        qb.push_bind(kind.as_str())
+            .push(" AND o.normalized = ")
+            .push_bind(normalized.to_owned());
+        if let Some(except) = except_incident {
+            qb.push(" AND o.incident_id <> ").push_bind(except);
+        }
+        push_visible(&mut qb, "i", viewer);
+        qb.push(" ORDER BY o.incident_id, o.id");
+        let rows = qb
+            .build_query_as::<SharedRow>()
+            .fetch_all(&self.read)
+            .await
+            .map_err(db)?;
         all(rows, SharedRow::into_domain)
     }
 

@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use jiff::Timestamp;
 use jiff::civil::Date;
+use kizuki_domain::audit::{AuditEvent, AuditRecord};
 use kizuki_domain::decision::Decision;
 use kizuki_domain::evidence::{CustodyEvent, EvidenceItem};
 use kizuki_domain::incident::Incident;
@@ -16,21 +17,58 @@ use kizuki_domain::observable::{Observable, SharedObservable};
 use kizuki_domain::party::Party;
 use kizuki_domain::task::Task;
 use kizuki_domain::timeline::TimelineEntry;
-use kizuki_domain::user::{ApiToken, User};
+use kizuki_domain::user::{ApiToken, Member, Session, TokenScope, User, UserCredentials};
 use kizuki_store::{Result, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 // Column lists, as macros so they can be spliced into `&'static str` SQL with `concat!`.
 
+// `mfa_enabled` is derived: a confirmed TOTP secret is stored.
 macro_rules! user_cols {
     () => {
-        "id, email, display_name, role, created_at"
+        "id, email, display_name, role, totp_secret IS NOT NULL AS mfa_enabled, active, \
+         created_at"
+    };
+}
+/// [`user_cols`] of `users u` in a join.
+macro_rules! user_cols_u {
+    () => {
+        "u.id, u.email, u.display_name, u.role, u.totp_secret IS NOT NULL AS mfa_enabled, \
+         u.active, u.created_at"
+    };
+}
+/// [`user_cols`] and what a login checks.
+macro_rules! credential_cols {
+    () => {
+        concat!(
+            user_cols!(),
+            ", password_hash, totp_secret, totp_pending_secret, totp_last_step"
+        )
     };
 }
 macro_rules! token_cols {
     () => {
-        "id, user_id, name, created_at, expires_at, revoked_at"
+        "id, user_id, name, scope, created_at, expires_at, revoked_at"
+    };
+}
+macro_rules! session_cols {
+    () => {
+        "id, user_id, stage, created_at, last_seen_at, expires_at, address, user_agent"
+    };
+}
+/// [`session_cols`] of `sessions s`, then the columns of its user `u` (prefixed `u_`).
+macro_rules! session_user_cols {
+    () => {
+        "s.id, s.user_id, s.stage, s.created_at, s.last_seen_at, s.expires_at, s.address, \
+         s.user_agent, u.email AS u_email, u.display_name AS u_display_name, u.role AS u_role, \
+         u.totp_secret IS NOT NULL AS u_mfa_enabled, u.active AS u_active, \
+         u.created_at AS u_created_at"
+    };
+}
+macro_rules! audit_cols {
+    () => {
+        "seq, at, actor_id, actor, address, action, object, outcome, detail, prev_hash, hash"
     };
 }
 macro_rules! incident_cols {
@@ -85,8 +123,9 @@ macro_rules! clock_cols {
 }
 
 pub(crate) use {
-    clock_cols, custody_cols, decision_cols, evidence_cols, incident_cols, observable_cols,
-    party_cols, task_cols, timeline_cols, token_cols, user_cols,
+    audit_cols, clock_cols, credential_cols, custody_cols, decision_cols, evidence_cols,
+    incident_cols, observable_cols, party_cols, session_cols, session_user_cols, task_cols,
+    timeline_cols, token_cols, user_cols, user_cols_u,
 };
 
 // --- conversion helpers -------------------------------------------------------------------
@@ -165,6 +204,8 @@ pub(crate) struct UserRow {
     email: String,
     display_name: String,
     role: String,
+    mfa_enabled: bool,
+    active: bool,
     created_at: i64,
 }
 
@@ -175,9 +216,37 @@ impl UserRow {
             email: self.email,
             display_name: self.display_name,
             role: parse_enum("users", "role", &self.role)?,
+            mfa_enabled: self.mfa_enabled,
+            active: self.active,
             created_at: ts("users", "created_at", self.created_at)?,
         })
     }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CredentialsRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    password_hash: Option<String>,
+    totp_secret: Option<String>,
+    totp_pending_secret: Option<String>,
+    totp_last_step: Option<i64>,
+}
+
+impl CredentialsRow {
+    pub(crate) fn into_domain(self) -> Result<UserCredentials> {
+        Ok(UserCredentials {
+            user: self.user.into_domain()?,
+            password_hash: self.password_hash,
+            totp_secret: self.totp_secret,
+            totp_pending_secret: self.totp_pending_secret,
+            totp_last_step: self.totp_last_step,
+        })
+    }
+}
+
+fn scope(s: &str) -> Result<TokenScope> {
+    json("api_tokens", "scope", s)
 }
 
 #[derive(sqlx::FromRow)]
@@ -185,6 +254,7 @@ pub(crate) struct TokenRow {
     id: i64,
     user_id: i64,
     name: String,
+    scope: String,
     created_at: i64,
     expires_at: Option<i64>,
     revoked_at: Option<i64>,
@@ -197,9 +267,137 @@ impl TokenRow {
             id: self.id,
             user_id: self.user_id,
             name: self.name,
+            scope: scope(&self.scope)?,
             created_at: ts(T, "created_at", self.created_at)?,
             expires_at: opt_ts(T, "expires_at", self.expires_at)?,
             revoked_at: opt_ts(T, "revoked_at", self.revoked_at)?,
+        })
+    }
+}
+
+/// A token's user ([`user_cols_u`]) and the token's `scope`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct TokenUserRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    scope: String,
+}
+
+impl TokenUserRow {
+    pub(crate) fn into_domain(self) -> Result<(User, TokenScope)> {
+        Ok((self.user.into_domain()?, scope(&self.scope)?))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    pub(crate) id: i64,
+    user_id: i64,
+    stage: String,
+    created_at: i64,
+    pub(crate) last_seen_at: i64,
+    expires_at: i64,
+    address: Option<String>,
+    user_agent: String,
+}
+
+impl SessionRow {
+    pub(crate) fn into_domain(self) -> Result<Session> {
+        const T: &str = "sessions";
+        Ok(Session {
+            id: self.id,
+            user_id: self.user_id,
+            stage: parse_enum(T, "stage", &self.stage)?,
+            created_at: ts(T, "created_at", self.created_at)?,
+            last_seen_at: ts(T, "last_seen_at", self.last_seen_at)?,
+            expires_at: ts(T, "expires_at", self.expires_at)?,
+            address: self.address,
+            user_agent: self.user_agent,
+        })
+    }
+}
+
+/// A session and its user, as [`session_user_cols`] returns them.
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionUserRow {
+    #[sqlx(flatten)]
+    pub(crate) session: SessionRow,
+    u_email: String,
+    u_display_name: String,
+    u_role: String,
+    u_mfa_enabled: bool,
+    u_active: bool,
+    u_created_at: i64,
+}
+
+impl SessionUserRow {
+    pub(crate) fn into_domain(self) -> Result<(Session, User)> {
+        let user = UserRow {
+            id: self.session.user_id,
+            email: self.u_email,
+            display_name: self.u_display_name,
+            role: self.u_role,
+            mfa_enabled: self.u_mfa_enabled,
+            active: self.u_active,
+            created_at: self.u_created_at,
+        }
+        .into_domain()?;
+        Ok((self.session.into_domain()?, user))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MemberRow {
+    user_id: i64,
+    email: String,
+    display_name: String,
+    role: String,
+    added_at: i64,
+}
+
+impl MemberRow {
+    pub(crate) fn into_domain(self) -> Result<Member> {
+        Ok(Member {
+            user_id: self.user_id,
+            email: self.email,
+            display_name: self.display_name,
+            role: parse_enum("users", "role", &self.role)?,
+            added_at: ts("incident_members", "added_at", self.added_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    seq: i64,
+    at: i64,
+    actor_id: Option<i64>,
+    actor: String,
+    address: Option<String>,
+    action: String,
+    object: String,
+    outcome: String,
+    detail: String,
+    prev_hash: String,
+    hash: String,
+}
+
+impl AuditRow {
+    pub(crate) fn into_domain(self) -> Result<AuditRecord> {
+        Ok(AuditRecord {
+            seq: self.seq,
+            event: AuditEvent {
+                at: ts("audit_log", "at", self.at)?,
+                actor_id: self.actor_id,
+                actor: self.actor,
+                address: self.address,
+                action: self.action,
+                object: self.object,
+                outcome: self.outcome,
+                detail: self.detail,
+            },
+            prev_hash: self.prev_hash,
+            hash: self.hash,
         })
     }
 }

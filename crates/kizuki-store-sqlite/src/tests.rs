@@ -142,7 +142,7 @@ async fn migrate_is_idempotent() {
     let s = memory().await;
     s.migrate().await.unwrap();
     s.migrate().await.unwrap();
-    assert_eq!(s.count_incidents().await.unwrap(), 0);
+    assert_eq!(s.count_incidents(None).await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -152,7 +152,7 @@ async fn memory_database_is_shared_by_the_stores_connections_and_private_to_it()
     assert_eq!(pragma(&a, "foreign_keys").await, "1");
     let i = incident(&a, "only in a").await;
     // Written through the writer pool, visible through the read pool and a raw acquire.
-    assert_eq!(a.count_incidents().await.unwrap(), 1);
+    assert_eq!(a.count_incidents(None).await.unwrap(), 1);
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM incidents")
         .fetch_one(a.pool())
         .await
@@ -188,7 +188,7 @@ async fn memory_database_is_shared_by_the_stores_connections_and_private_to_it()
         16
     );
     // Another memory store is another database.
-    assert_eq!(b.count_incidents().await.unwrap(), 0);
+    assert_eq!(b.count_incidents(None).await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -547,7 +547,7 @@ async fn list_limit_is_clamped() {
         .await
         .unwrap();
     assert_eq!(p.items.len(), 51);
-    assert_eq!(s.count_incidents().await.unwrap(), 51);
+    assert_eq!(s.count_incidents(None).await.unwrap(), 51);
 }
 
 #[tokio::test]
@@ -749,7 +749,7 @@ async fn multi_row_writes_are_all_or_nothing() {
     .await
     .unwrap_err();
     assert_eq!(
-        s.count_incidents().await.unwrap(),
+        s.count_incidents(None).await.unwrap(),
         1,
         "no incident without its clocks"
     );
@@ -1176,7 +1176,7 @@ async fn observables_deduplicate_per_incident_and_correlate_across_incidents() {
     assert_eq!(s.list_observables(a.id).await.unwrap(), [first]);
 
     let sharing = s
-        .incidents_sharing(ObservableKind::Ip, "192.0.2.1", Some(a.id))
+        .incidents_sharing(ObservableKind::Ip, "192.0.2.1", Some(a.id), None)
         .await
         .unwrap();
     let got: Vec<_> = sharing
@@ -1185,14 +1185,14 @@ async fn observables_deduplicate_per_incident_and_correlate_across_incidents() {
         .collect();
     assert_eq!(got, [(b.id, "B"), (c.id, "C")]);
     assert_eq!(
-        s.incidents_sharing(ObservableKind::Ip, "192.0.2.1", None)
+        s.incidents_sharing(ObservableKind::Ip, "192.0.2.1", None, None)
             .await
             .unwrap()
             .len(),
         3
     );
     assert!(
-        s.incidents_sharing(ObservableKind::Domain, "192.0.2.1", None)
+        s.incidents_sharing(ObservableKind::Domain, "192.0.2.1", None, None)
             .await
             .unwrap()
             .is_empty()
@@ -1247,7 +1247,14 @@ async fn users_are_unique_by_email_and_tokens_expire_and_revoke() {
     let secret = "f".repeat(64);
     let expires = at("2026-02-01T00:00:00Z");
     let tok = s
-        .create_token(u.id, "ci", &secret, t0(), Some(expires))
+        .create_token(
+            u.id,
+            "ci",
+            &TokenScope::full(),
+            &secret,
+            t0(),
+            Some(expires),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -1257,7 +1264,7 @@ async fn users_are_unique_by_email_and_tokens_expire_and_revoke() {
     let before = at("2026-01-31T23:59:59Z");
     assert_eq!(
         s.user_by_token_hash(&secret, before).await.unwrap(),
-        Some(u.clone())
+        Some((u.clone(), TokenScope::full()))
     );
     assert_eq!(
         s.user_by_token_hash(&secret, expires).await.unwrap(),
@@ -1268,20 +1275,20 @@ async fn users_are_unique_by_email_and_tokens_expire_and_revoke() {
 
     // Same secret twice: a duplicate, and the hash is not echoed in the message.
     let err = s
-        .create_token(u.id, "again", &secret, t0(), None)
+        .create_token(u.id, "again", &TokenScope::full(), &secret, t0(), None)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Duplicate { .. }));
     assert!(!err.to_string().contains(&secret));
     assert!(matches!(
-        s.create_token(u.id + 5, "ghost", "abc", t0(), None)
+        s.create_token(u.id + 5, "ghost", &TokenScope::full(), "abc", t0(), None)
             .await
             .unwrap_err(),
         StoreError::NotFound { entity: "user", .. }
     ));
 
     let forever = s
-        .create_token(u.id, "forever", "hash-2", t0(), None)
+        .create_token(u.id, "forever", &TokenScope::full(), "hash-2", t0(), None)
         .await
         .unwrap();
     assert!(
@@ -1297,6 +1304,276 @@ async fn users_are_unique_by_email_and_tokens_expire_and_revoke() {
         .await
         .unwrap();
     assert_eq!(s.user_by_token_hash("hash-2", expires).await.unwrap(), None);
+}
+
+// --- security -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn tokens_and_users_from_before_0004_keep_working_with_full_scope() {
+    let s = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    MIGRATOR.run_to(3, s.write_pool()).await.unwrap();
+    sqlx::query(
+        "INSERT INTO users (id, email, display_name, role, created_at) \
+         VALUES (7, 'old@example.jp', 'Old', 'responder', 0)",
+    )
+    .execute(s.write_pool())
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO api_tokens (user_id, name, secret_hash, created_at) \
+         VALUES (7, 'old', 'old-hash', 0)",
+    )
+    .execute(s.write_pool())
+    .await
+    .unwrap();
+    s.migrate().await.unwrap();
+    let (user, scope) = s
+        .user_by_token_hash("old-hash", t0())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(scope, TokenScope::full());
+    assert!(user.active);
+    assert!(!user.mfa_enabled);
+    let creds = s.credentials_by_id(7).await.unwrap().unwrap();
+    assert_eq!(creds.password_hash, None);
+    assert_eq!(creds.totp_last_step, None);
+}
+
+#[tokio::test]
+async fn a_tampered_token_scope_reads_back_as_corrupt() {
+    let s = memory().await;
+    let u = s
+        .create_user(
+            &NewUser::new("a@example.jp", "", Role::Responder).unwrap(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    s.create_token(u.id, "t", &TokenScope::full(), "h", t0(), None)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE api_tokens SET scope = '{\"access\":\"sudo\",\"resources\":[]}'")
+        .execute(s.pool())
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.user_by_token_hash("h", t0()).await.unwrap_err(),
+        StoreError::Corrupt {
+            table: "api_tokens",
+            column: "scope",
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn viewer_filters_use_their_indexes() {
+    let s = memory().await;
+    let plan = |sql: String| {
+        let s = &s;
+        async move {
+            let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .fetch_all(s.pool())
+                .await
+                .unwrap();
+            rows.into_iter()
+                .map(|r| r.3)
+                .collect::<Vec<_>>()
+                .join(" | ")
+        }
+    };
+    let sql = |viewer: Viewer| {
+        let mut qb =
+            QueryBuilder::<Sqlite>::new("EXPLAIN QUERY PLAN SELECT id FROM incidents WHERE 1 = 1");
+        push_visible(&mut qb, "incidents", Some(&viewer));
+        qb.push(" ORDER BY id DESC LIMIT 51");
+        // Bound values do not change the plan; inline the one user id for EXPLAIN.
+        qb.sql().as_str().replace('?', "5")
+    };
+    // An external responder's list walks their memberships, not every incident.
+    let p = plan(sql(Viewer::new(5, Role::ExternalResponder))).await;
+    assert!(p.contains("incident_members_user"), "{p}");
+    assert!(!p.contains("SCAN incidents"), "{p}");
+    assert!(!p.contains("TEMP B-TREE"), "{p}");
+    // A reporter's list walks their own reports, newest first.
+    let p = plan(sql(Viewer::new(5, Role::Reporter))).await;
+    assert!(p.contains("incidents_created_by"), "{p}");
+    assert!(!p.contains("TEMP B-TREE"), "{p}");
+    // Everyone else walks incidents newest first and stops after a page.
+    let p = plan(sql(Viewer::new(5, Role::Responder))).await;
+    assert!(!p.contains("TEMP B-TREE"), "{p}");
+}
+
+#[tokio::test]
+async fn external_responder_pages_walk_memberships_newest_first() {
+    let s = memory().await;
+    let u = s
+        .create_user(
+            &NewUser::new("ext@example.jp", "", Role::ExternalResponder).unwrap(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    let mut mine = Vec::new();
+    for n in 0..30 {
+        let i = incident(&s, &format!("i{n}")).await;
+        if n % 3 == 0 {
+            s.add_member(i.id, u.id, t0()).await.unwrap();
+            mine.push(i.id);
+        }
+    }
+    mine.reverse();
+    let viewer = Viewer::new(u.id, Role::ExternalResponder);
+    let mut seen = Vec::new();
+    let mut before_id = None;
+    loop {
+        let page = s
+            .list_incidents(&IncidentFilter {
+                limit: 4,
+                before_id,
+                viewer: Some(viewer),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        seen.extend(page.items.iter().map(|i| i.id));
+        match page.next_before_id {
+            Some(b) => before_id = Some(b),
+            None => break,
+        }
+    }
+    assert_eq!(seen, mine);
+    assert_eq!(s.count_incidents(Some(&viewer)).await.unwrap(), 10);
+}
+
+#[tokio::test]
+async fn an_audit_append_is_all_or_nothing() {
+    struct Plain;
+    impl AuditSealer for Plain {
+        fn seal_record(&self, seq: i64, event: &AuditEvent, prev_hash: &str) -> String {
+            format!(
+                "{seq}:{}:{}:{prev_hash}",
+                event.action,
+                event.at.as_microsecond()
+            )
+        }
+        fn seal_head(&self, seq: i64, hash: &str) -> String {
+            format!("head:{seq}:{hash}")
+        }
+    }
+    let s = memory().await;
+    let event = |action: &str| AuditEvent {
+        // Nanoseconds: the record is sealed as stored, at microsecond precision.
+        at: at("2026-01-05T00:00:00.123456789Z"),
+        actor_id: None,
+        actor: "cli".into(),
+        address: None,
+        action: action.into(),
+        object: "user:1".into(),
+        outcome: "ok".into(),
+        detail: "{}".into(),
+    };
+    let first = s.append_audit(&[event("a")], &Plain).await.unwrap();
+    assert_eq!(first[0].event.at, at("2026-01-05T00:00:00.123456Z"));
+    assert_eq!(
+        first[0].hash,
+        Plain.seal_record(1, &first[0].event, GENESIS_HASH),
+        "the seal covers the record as stored"
+    );
+    assert_eq!(s.list_audit(0, 10).await.unwrap(), first);
+
+    sabotage(&s, "audit_log", "action").await;
+    s.append_audit(&[event("b"), event("boom"), event("c")], &Plain)
+        .await
+        .unwrap_err();
+    assert_eq!(count(&s, "SELECT count(*) FROM audit_log").await, 1);
+    let head = s.audit_head().await.unwrap().unwrap();
+    assert_eq!((head.seq, head.hash.as_str()), (1, first[0].hash.as_str()));
+
+    // A head that lost its row (or was rolled back) never makes the chain fork or skip:
+    // the next append clashes with the stored seq 1 and writes nothing.
+    sqlx::query("DELETE FROM audit_head")
+        .execute(s.pool())
+        .await
+        .unwrap();
+    s.append_audit(&[event("d")], &Plain).await.unwrap_err();
+    assert_eq!(count(&s, "SELECT count(*) FROM audit_log").await, 1);
+    assert!(s.append_audit(&[], &Plain).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn deactivating_a_user_is_all_or_nothing() {
+    let s = memory().await;
+    let u = s
+        .create_user(
+            &NewUser::new("a@example.jp", "", Role::Responder).unwrap(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    s.create_token(u.id, "t", &TokenScope::full(), "tok", t0(), None)
+        .await
+        .unwrap();
+    let new = NewSession {
+        user_id: u.id,
+        secret_hash: "sess".into(),
+        stage: SessionStage::Full,
+        expires_at: at("2026-01-06T00:00:00Z"),
+        address: None,
+        user_agent: "test".into(),
+    };
+    s.create_session(&new, t0()).await.unwrap();
+    sqlx::query(
+        "CREATE TRIGGER boom_tokens BEFORE UPDATE ON api_tokens \
+         BEGIN SELECT RAISE(ABORT, 'sabotaged'); END",
+    )
+    .execute(s.pool())
+    .await
+    .unwrap();
+    s.set_user_active(u.id, false, t0()).await.unwrap_err();
+    assert!(s.user_by_id(u.id).await.unwrap().unwrap().active);
+    let idle = SignedDuration::from_hours(1);
+    assert!(
+        s.session_by_hash("sess", t0(), idle)
+            .await
+            .unwrap()
+            .is_some(),
+        "the session revocation was rolled back with the rest"
+    );
+}
+
+#[tokio::test]
+async fn unknown_users_are_not_found() {
+    let s = memory().await;
+    assert!(matches!(
+        s.set_user_role(9, Role::Admin).await.unwrap_err(),
+        StoreError::NotFound { entity: "user", .. }
+    ));
+    assert!(matches!(
+        s.set_user_active(9, false, t0()).await.unwrap_err(),
+        StoreError::NotFound { entity: "user", .. }
+    ));
+    assert!(matches!(
+        s.set_password(9, "x").await.unwrap_err(),
+        StoreError::NotFound { entity: "user", .. }
+    ));
+    assert!(matches!(
+        s.activate_totp(9, 1, &[]).await.unwrap_err(),
+        StoreError::NotFound { entity: "user", .. }
+    ));
+    assert!(matches!(
+        s.create_enrolment(9, "h", t0()).await.unwrap_err(),
+        StoreError::NotFound { entity: "user", .. }
+    ));
+    assert!(matches!(
+        s.promote_session(9).await.unwrap_err(),
+        StoreError::NotFound {
+            entity: "session",
+            ..
+        }
+    ));
+    assert!(!s.claim_totp_step(9, 1).await.unwrap());
 }
 
 // --- throughput (run by hand) -------------------------------------------------------------------
@@ -1436,6 +1713,6 @@ async fn large_read() {
     }
     println!("list_incidents: {times:?}");
     let t = std::time::Instant::now();
-    assert_eq!(s.count_incidents().await.unwrap(), 100_001);
+    assert_eq!(s.count_incidents(None).await.unwrap(), 100_001);
     println!("count: {:?}", t.elapsed());
 }

@@ -8,8 +8,11 @@
 
 use std::sync::Arc;
 
+use jiff::SignedDuration;
 use jiff::Timestamp;
 use jiff::civil::date;
+use kizuki_domain::access::Viewer;
+use kizuki_domain::audit::{AuditEvent, AuditHead, AuditRecord, AuditSealer, GENESIS_HASH};
 use kizuki_domain::decision::{DecisionOption, DecisionOutcome, NewDecision};
 use kizuki_domain::evidence::{CustodyAction, NewCustodyEvent, NewEvidence};
 use kizuki_domain::incident::{
@@ -22,7 +25,10 @@ use kizuki_domain::task::{ChecklistItem, NewTask, TaskStatus};
 use kizuki_domain::timeline::{
     DayPart, EntryKind, EntrySource, Lane, TimePrecision, TimelineEntryFields,
 };
-use kizuki_domain::user::{NewUser, Role};
+use kizuki_domain::user::{
+    LoginFailures, Member, NewSession, NewUser, Role, SessionStage, TokenAccess, TokenResource,
+    TokenScope, User, token_hash,
+};
 use kizuki_store::{CustodyRecord, Store, StoreError, TaskCompletion, TaskUpdate, TimelineQuery};
 
 fn at(s: &str) -> Timestamp {
@@ -284,7 +290,7 @@ async fn lists_filter_and_paginate_newest_first(store: &dyn Store) {
         .await
         .unwrap();
     assert!(no_wildcard.items.is_empty());
-    assert!(store.count_incidents().await.unwrap() >= 7);
+    assert!(store.count_incidents(None).await.unwrap() >= 7);
 }
 
 async fn timeline_keeps_time_order_and_lanes(store: &dyn Store) {
@@ -692,7 +698,7 @@ async fn observables_correlate_across_incidents(store: &dyn Store) {
         .unwrap();
 
     let shared = store
-        .incidents_sharing(ObservableKind::Ip, "203.0.113.9", Some(a.id))
+        .incidents_sharing(ObservableKind::Ip, "203.0.113.9", Some(a.id), None)
         .await
         .unwrap();
     assert_eq!(
@@ -701,7 +707,7 @@ async fn observables_correlate_across_incidents(store: &dyn Store) {
     );
     assert_eq!(shared[0].incident_title, "IDS alert on day 6");
     let everywhere = store
-        .incidents_sharing(ObservableKind::Ip, "203.0.113.9", None)
+        .incidents_sharing(ObservableKind::Ip, "203.0.113.9", None, None)
         .await
         .unwrap();
     assert_eq!(
@@ -710,7 +716,7 @@ async fn observables_correlate_across_incidents(store: &dyn Store) {
     );
     assert!(
         store
-            .incidents_sharing(ObservableKind::Domain, "203.0.113.9", None)
+            .incidents_sharing(ObservableKind::Domain, "203.0.113.9", None, None)
             .await
             .unwrap()
             .is_empty()
@@ -927,6 +933,8 @@ async fn users_and_tokens(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(user.email, "lead@example.jp");
+    assert!(user.active, "new users start active");
+    assert!(!user.mfa_enabled, "and without a second factor");
     assert!(matches!(
         store
             .create_user(
@@ -943,13 +951,21 @@ async fn users_and_tokens(store: &dyn Store) {
     assert_eq!(store.user_by_id(user.id).await.unwrap(), Some(user.clone()));
 
     store
-        .create_token(user.id, "cli", "hash-forever", at(NOW), None)
+        .create_token(
+            user.id,
+            "cli",
+            &TokenScope::full(),
+            "hash-forever",
+            at(NOW),
+            None,
+        )
         .await
         .unwrap();
     store
         .create_token(
             user.id,
             "short",
+            &TokenScope::full(),
             "hash-expiring",
             at(NOW),
             Some(at("2026-01-11T01:00:00Z")),
@@ -961,14 +977,14 @@ async fn users_and_tokens(store: &dyn Store) {
             .user_by_token_hash("hash-forever", at(NOW))
             .await
             .unwrap(),
-        Some(user.clone())
+        Some((user.clone(), TokenScope::full()))
     );
     assert_eq!(
         store
             .user_by_token_hash("hash-expiring", at(NOW))
             .await
             .unwrap(),
-        Some(user)
+        Some((user, TokenScope::full()))
     );
     assert_eq!(
         store
@@ -1012,6 +1028,1166 @@ async fn many_concurrent_appends_all_land(store: Arc<dyn Store>) {
             .len(),
         160
     );
+}
+
+// --- security: need-to-know ------------------------------------------------------------------
+
+fn mins(n: i64) -> SignedDuration {
+    SignedDuration::from_mins(n)
+}
+
+fn later(d: SignedDuration) -> Timestamp {
+    at(NOW) + d
+}
+
+async fn user(store: &dyn Store, email: &str, role: Role) -> User {
+    store
+        .create_user(&NewUser::new(email, "", role).unwrap(), at(NOW))
+        .await
+        .unwrap()
+}
+
+fn ip(value: &str) -> NewObservable {
+    NewObservable {
+        kind: ObservableKind::Ip,
+        value: value.into(),
+        note: String::new(),
+        first_seen: None,
+    }
+}
+
+/// Every page of `filter`, walked with `before_id`, as incident ids.
+async fn all_pages(store: &dyn Store, filter: IncidentFilter) -> Vec<i64> {
+    let mut ids = Vec::new();
+    let mut before_id = None;
+    loop {
+        let page = store
+            .list_incidents(&IncidentFilter {
+                before_id,
+                ..filter.clone()
+            })
+            .await
+            .unwrap();
+        ids.extend(page.items.iter().map(|i| i.id));
+        match page.next_before_id {
+            Some(next) => before_id = Some(next),
+            None => return ids,
+        }
+    }
+}
+
+/// What one viewer gets from every query that judges need-to-know.
+#[derive(Debug, PartialEq, Eq)]
+struct Seen {
+    /// list_incidents, newest first (one big page).
+    listed: Vec<i64>,
+    /// list_incidents walked in pages of 2.
+    paged: Vec<i64>,
+    /// list_incidents with a text search answered by an index (3+ characters) …
+    searched: Vec<i64>,
+    /// … and with a short one, in pages of 2.
+    searched_short: Vec<i64>,
+    counted: u64,
+    /// Incidents of list_all_observables, in observable order.
+    observed: Vec<i64>,
+    /// incidents_sharing of the indicator every incident holds.
+    sharing: Vec<i64>,
+}
+
+const SHARED_IP: &str = "198.51.100.7";
+
+async fn seen_by(store: &dyn Store, viewer: Option<Viewer>, needle: &str) -> Seen {
+    let v = viewer.as_ref();
+    let filter = |text: Option<&str>, limit: u32| IncidentFilter {
+        text: text.map(str::to_owned),
+        limit,
+        viewer,
+        ..Default::default()
+    };
+    let short: String = needle.chars().take(2).collect();
+    Seen {
+        listed: store
+            .list_incidents(&filter(None, 500))
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .map(|i| i.id)
+            .collect(),
+        paged: all_pages(store, filter(None, 2)).await,
+        searched: all_pages(store, filter(Some(needle), 500)).await,
+        searched_short: all_pages(store, filter(Some(&short), 2)).await,
+        counted: store.count_incidents(v).await.unwrap(),
+        observed: store
+            .list_all_observables(1000, v)
+            .await
+            .unwrap()
+            .iter()
+            .map(|o| o.incident_id)
+            .collect(),
+        sharing: store
+            .incidents_sharing(ObservableKind::Ip, SHARED_IP, None, v)
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.incident_id)
+            .collect(),
+    }
+}
+
+/// What every query must return for a viewer who may see exactly `visible` (ids ascending).
+fn expected(visible: &[i64]) -> Seen {
+    let newest_first: Vec<i64> = visible.iter().rev().copied().collect();
+    Seen {
+        listed: newest_first.clone(),
+        paged: newest_first.clone(),
+        searched: newest_first.clone(),
+        searched_short: newest_first,
+        counted: visible.len() as u64,
+        observed: visible.to_vec(),
+        sharing: visible.to_vec(),
+    }
+}
+
+async fn restricted_incidents_exist_only_for_their_creator_and_members(store: &dyn Store) {
+    let creator = user(store, "creator@example.jp", Role::IncidentCommander).await;
+    let member = user(store, "member@example.jp", Role::Responder).await;
+    let outsider = user(store, "outsider@example.jp", Role::Responder).await;
+    let admin = user(store, "admin@example.jp", Role::Admin).await;
+    let external = user(store, "vendor@example.jp", Role::ExternalResponder).await;
+    let reporter = user(store, "clerk@example.jp", Role::Reporter).await;
+
+    let create = |title: &'static str, restricted: bool, by: Option<i64>| async move {
+        let mut f = fields(title);
+        f.title = format!("Merger {title}");
+        f.restricted = restricted;
+        let inc = store.create_incident(&f, &[], by, at(NOW)).await.unwrap();
+        store
+            .add_observable(inc.id, &ip(SHARED_IP), SHARED_IP, at(NOW))
+            .await
+            .unwrap();
+        inc.id
+    };
+    let open = create("open", false, None).await;
+    let secret = create("secret", true, Some(creator.id)).await;
+    let vendor_job = create("vendor job", false, Some(creator.id)).await;
+    let reported = create("reported", false, Some(reporter.id)).await;
+    let reported_secret = create("reported secret", true, Some(reporter.id)).await;
+    let orphan_secret = create("orphan secret", true, None).await;
+    store.add_member(secret, member.id, at(NOW)).await.unwrap();
+    store
+        .add_member(secret, external.id, at(NOW))
+        .await
+        .unwrap();
+    store
+        .add_member(vendor_job, external.id, at(NOW))
+        .await
+        .unwrap();
+
+    let everything = [
+        open,
+        secret,
+        vendor_job,
+        reported,
+        reported_secret,
+        orphan_secret,
+    ];
+    let as_ = |u: &User| Some(Viewer::new(u.id, u.role));
+    // The system (the operator's CLI, background jobs) sees everything.
+    assert_eq!(seen_by(store, None, "merger").await, expected(&everything));
+    // Organisation scope: what is not restricted, plus restricted ones created or joined.
+    let unrestricted = [open, vendor_job, reported];
+    assert_eq!(
+        seen_by(store, as_(&outsider), "merger").await,
+        expected(&unrestricted),
+        "a non-member sees no restricted incident, in any query"
+    );
+    assert_eq!(
+        seen_by(store, as_(&admin), "merger").await,
+        expected(&unrestricted),
+        "need-to-know binds administrators too"
+    );
+    assert_eq!(
+        seen_by(store, as_(&creator), "merger").await,
+        expected(&[open, secret, vendor_job, reported])
+    );
+    assert_eq!(
+        seen_by(store, as_(&member), "merger").await,
+        expected(&[open, secret, vendor_job, reported])
+    );
+    // A member-only viewer sees what they joined, restricted or not, and nothing else.
+    assert_eq!(
+        seen_by(store, as_(&external), "merger").await,
+        expected(&[secret, vendor_job])
+    );
+    // A reporter sees what they reported, restricted or not.
+    assert_eq!(
+        seen_by(store, as_(&reporter), "merger").await,
+        expected(&[reported, reported_secret])
+    );
+
+    // A text search naming the secret finds nothing for an outsider: not even that it exists.
+    let search = |u: &User| IncidentFilter {
+        text: Some("secret".into()),
+        limit: 50,
+        viewer: as_(u),
+        ..Default::default()
+    };
+    assert!(
+        store
+            .list_incidents(&search(&outsider))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .list_incidents(&search(&member))
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .map(|i| i.id)
+            .collect::<Vec<_>>(),
+        [secret]
+    );
+    // Correlating from an incident the outsider can see never points at the secret one.
+    let from_open = |u: &User| {
+        let viewer = as_(u);
+        async move {
+            store
+                .incidents_sharing(ObservableKind::Ip, SHARED_IP, Some(open), viewer.as_ref())
+                .await
+                .unwrap()
+                .iter()
+                .map(|s| s.incident_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(from_open(&outsider).await, [vendor_job, reported]);
+    assert_eq!(from_open(&member).await, [secret, vendor_job, reported]);
+
+    // Leaving the incident takes it out of every list at once.
+    assert!(store.remove_member(secret, member.id).await.unwrap());
+    assert_eq!(
+        seen_by(store, as_(&member), "merger").await,
+        expected(&unrestricted)
+    );
+}
+
+/// `Viewer::can_see` (what the server checks for one incident) and the queries (what lists,
+/// counts, searches and correlations return) must agree for every role and every shape of
+/// incident: restricted or not, created by the viewer, by someone else or by no one, with
+/// the viewer as a member or not.
+async fn can_see_agrees_with_every_query(store: &dyn Store) {
+    let other = user(store, "someone-else@example.jp", Role::Responder).await;
+    let mut viewers = Vec::new();
+    for role in Role::ALL {
+        viewers.push(user(store, &format!("{role}@example.jp"), *role).await);
+    }
+    // (incident, its members), oldest first.
+    let mut incidents = Vec::new();
+    for v in &viewers {
+        for restricted in [false, true] {
+            for creator in [Some(v.id), Some(other.id), None] {
+                for member in [false, true] {
+                    let mut f = fields("table");
+                    f.title = format!("Table case {} {restricted} {creator:?} {member}", v.role);
+                    f.restricted = restricted;
+                    let inc = store
+                        .create_incident(&f, &[], creator, at(NOW))
+                        .await
+                        .unwrap();
+                    let mut members = Vec::new();
+                    if member {
+                        store.add_member(inc.id, v.id, at(NOW)).await.unwrap();
+                        members.push(v.id);
+                    }
+                    store
+                        .add_observable(inc.id, &ip(SHARED_IP), SHARED_IP, at(NOW))
+                        .await
+                        .unwrap();
+                    incidents.push((inc, members));
+                }
+            }
+        }
+    }
+    assert_eq!(incidents.len(), Role::ALL.len() * 12);
+
+    for v in &viewers {
+        let viewer = Viewer::new(v.id, v.role);
+        let mut visible = Vec::new();
+        for (inc, members) in &incidents {
+            let is_member = members.contains(&v.id);
+            assert_eq!(store.is_member(inc.id, v.id).await.unwrap(), is_member);
+            if viewer.can_see(inc, is_member) {
+                visible.push(inc.id);
+            }
+        }
+        assert!(!visible.is_empty(), "every role sees something: {}", v.role);
+        assert_eq!(
+            seen_by(store, Some(viewer), "table case").await,
+            expected(&visible),
+            "the queries disagree with Viewer::can_see for {}",
+            v.role
+        );
+    }
+    let everything: Vec<i64> = incidents.iter().map(|(i, _)| i.id).collect();
+    assert_eq!(
+        seen_by(store, None, "table case").await,
+        expected(&everything)
+    );
+}
+
+async fn members_are_added_once_listed_and_removed(store: &dyn Store) {
+    let inc = store
+        .create_incident(&fields("members"), &[], None, at(NOW))
+        .await
+        .unwrap();
+    let a = user(store, "a@example.jp", Role::Responder).await;
+    let b = user(store, "b@example.jp", Role::ExternalResponder).await;
+    assert!(store.list_members(inc.id).await.unwrap().is_empty());
+    store
+        .add_member(inc.id, a.id, later(mins(1)))
+        .await
+        .unwrap();
+    store
+        .add_member(inc.id, b.id, later(mins(2)))
+        .await
+        .unwrap();
+    store
+        .add_member(inc.id, a.id, later(mins(3)))
+        .await
+        .unwrap();
+    let members = store.list_members(inc.id).await.unwrap();
+    assert_eq!(
+        members,
+        [
+            Member {
+                user_id: a.id,
+                email: a.email.clone(),
+                display_name: a.display_name.clone(),
+                role: Role::Responder,
+                added_at: later(mins(1)),
+            },
+            Member {
+                user_id: b.id,
+                email: b.email.clone(),
+                display_name: b.display_name.clone(),
+                role: Role::ExternalResponder,
+                added_at: later(mins(2)),
+            },
+        ],
+        "adding a member twice keeps the first"
+    );
+    assert!(store.is_member(inc.id, a.id).await.unwrap());
+    assert!(store.remove_member(inc.id, a.id).await.unwrap());
+    assert!(!store.remove_member(inc.id, a.id).await.unwrap());
+    assert!(!store.is_member(inc.id, a.id).await.unwrap());
+    assert_eq!(
+        store
+            .list_members(inc.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.user_id)
+            .collect::<Vec<_>>(),
+        [b.id]
+    );
+    assert!(store.list_members(inc.id + 1000).await.unwrap().is_empty());
+    assert!(!store.is_member(inc.id + 1000, b.id).await.unwrap());
+    assert!(matches!(
+        store.add_member(inc.id + 1000, b.id, at(NOW)).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+// --- security: credentials -------------------------------------------------------------------
+
+async fn users_are_listed_changed_and_deactivated(store: &dyn Store) {
+    let a = user(store, "a@example.jp", Role::Responder).await;
+    let b = user(store, "b@example.jp", Role::Reporter).await;
+    assert_eq!(store.list_users().await.unwrap(), [a.clone(), b.clone()]);
+    let promoted = store
+        .set_user_role(b.id, Role::IncidentCommander)
+        .await
+        .unwrap();
+    assert_eq!(promoted.role, Role::IncidentCommander);
+    assert_eq!(store.user_by_id(b.id).await.unwrap(), Some(promoted));
+    let off = store.set_user_active(a.id, false, at(NOW)).await.unwrap();
+    assert!(!off.active);
+    assert_eq!(store.user_by_email(&a.email).await.unwrap(), Some(off));
+    let on = store.set_user_active(a.id, true, at(NOW)).await.unwrap();
+    assert!(on.active);
+    assert!(matches!(
+        store.set_user_role(b.id + 1000, Role::Admin).await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    let creds = store.credentials_by_email(&a.email).await.unwrap().unwrap();
+    assert_eq!(creds.user, on);
+    assert_eq!(creds.password_hash, None);
+    store
+        .set_password(a.id, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA")
+        .await
+        .unwrap();
+    let creds = store.credentials_by_id(a.id).await.unwrap().unwrap();
+    assert_eq!(
+        creds.password_hash.as_deref(),
+        Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA")
+    );
+    assert!(
+        store
+            .credentials_by_email("nobody@example.jp")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .credentials_by_id(b.id + 1000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn totp_steps_are_never_replayed_and_recovery_codes_work_once(store: Arc<dyn Store>) {
+    let u = user(&*store, "mfa@example.jp", Role::Admin).await;
+    let other = user(&*store, "other@example.jp", Role::Admin).await;
+    assert!(matches!(
+        store.activate_totp(u.id, 100, &[]).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    store.set_totp_pending(u.id, "PENDINGSECRET").await.unwrap();
+    let creds = store.credentials_by_id(u.id).await.unwrap().unwrap();
+    assert_eq!(creds.totp_pending_secret.as_deref(), Some("PENDINGSECRET"));
+    assert_eq!(creds.totp_secret, None);
+    assert!(!creds.user.mfa_enabled, "not before the first code");
+
+    let codes: Vec<String> = ["rc-1", "rc-2", "rc-3"].map(String::from).to_vec();
+    store.activate_totp(u.id, 100, &codes).await.unwrap();
+    let creds = store.credentials_by_id(u.id).await.unwrap().unwrap();
+    assert_eq!(creds.totp_secret.as_deref(), Some("PENDINGSECRET"));
+    assert_eq!(creds.totp_pending_secret, None);
+    assert_eq!(creds.totp_last_step, Some(100));
+    assert!(creds.user.mfa_enabled);
+    assert!(store.user_by_id(u.id).await.unwrap().unwrap().mfa_enabled);
+
+    // The step that activated is used; so is anything earlier.
+    assert!(!store.claim_totp_step(u.id, 100).await.unwrap());
+    assert!(!store.claim_totp_step(u.id, 99).await.unwrap());
+    assert!(store.claim_totp_step(u.id, 101).await.unwrap());
+    assert!(!store.claim_totp_step(u.id, 101).await.unwrap());
+    assert_eq!(
+        store
+            .credentials_by_id(u.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .totp_last_step,
+        Some(101)
+    );
+    // Eight requests racing with one code: exactly one gets in.
+    let claims = (0..8).map(|_| {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move { store.claim_totp_step(u.id, 200).await.unwrap() })
+    });
+    let wins = futures::future::join_all(claims)
+        .await
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap())
+        .count();
+    assert_eq!(wins, 1);
+
+    // Recovery codes: each once, only by their owner.
+    assert_eq!(store.recovery_codes_left(u.id).await.unwrap(), 3);
+    assert!(
+        !store
+            .use_recovery_code(other.id, "rc-1", at(NOW))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .use_recovery_code(u.id, "rc-1", at(NOW))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .use_recovery_code(u.id, "rc-1", at(NOW))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .use_recovery_code(u.id, "nope", at(NOW))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.recovery_codes_left(u.id).await.unwrap(), 2);
+    let uses = (0..8).map(|_| {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            store
+                .use_recovery_code(u.id, "rc-2", at(NOW))
+                .await
+                .unwrap()
+        })
+    });
+    let wins = futures::future::join_all(uses)
+        .await
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap())
+        .count();
+    assert_eq!(wins, 1, "a recovery code raced eight times works once");
+    assert_eq!(store.recovery_codes_left(u.id).await.unwrap(), 1);
+
+    // A new offer leaves the active secret working until it is confirmed; confirming
+    // replaces the recovery codes.
+    store.set_totp_pending(u.id, "NEWSECRET").await.unwrap();
+    let creds = store.credentials_by_id(u.id).await.unwrap().unwrap();
+    assert_eq!(creds.totp_secret.as_deref(), Some("PENDINGSECRET"));
+    assert_eq!(creds.totp_pending_secret.as_deref(), Some("NEWSECRET"));
+    assert!(creds.user.mfa_enabled);
+    store
+        .activate_totp(u.id, 300, &["rc-4".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .credentials_by_id(u.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .totp_secret
+            .as_deref(),
+        Some("NEWSECRET")
+    );
+    assert_eq!(store.recovery_codes_left(u.id).await.unwrap(), 1);
+    assert!(
+        !store
+            .use_recovery_code(u.id, "rc-3", at(NOW))
+            .await
+            .unwrap()
+    );
+
+    // An administrator's reset removes the factor and its codes.
+    store.reset_mfa(u.id).await.unwrap();
+    let creds = store.credentials_by_id(u.id).await.unwrap().unwrap();
+    assert_eq!((creds.totp_secret, creds.totp_pending_secret), (None, None));
+    assert!(!creds.user.mfa_enabled);
+    assert_eq!(store.recovery_codes_left(u.id).await.unwrap(), 0);
+    assert!(
+        !store
+            .use_recovery_code(u.id, "rc-4", at(NOW))
+            .await
+            .unwrap()
+    );
+}
+
+async fn login_failures_count_up_start_over_and_clear(store: Arc<dyn Store>) {
+    let key = "victim@example.jp";
+    let window = mins(15);
+    assert_eq!(
+        store.login_failures(key).await.unwrap(),
+        LoginFailures::default()
+    );
+    for n in 1..=3 {
+        let f = store
+            .record_login_failure(key, later(mins(n)), window)
+            .await
+            .unwrap();
+        assert_eq!(
+            f,
+            LoginFailures {
+                failures: n as u32,
+                last_failure_at: Some(later(mins(n)))
+            }
+        );
+    }
+    assert_eq!(store.login_failures(key).await.unwrap().failures, 3);
+    assert_eq!(
+        store.login_failures("other@example.jp").await.unwrap(),
+        LoginFailures::default(),
+        "keys are separate"
+    );
+    // Quiet for longer than the window: the count starts over.
+    let f = store
+        .record_login_failure(key, later(mins(3 + 16)), window)
+        .await
+        .unwrap();
+    assert_eq!(
+        f,
+        LoginFailures {
+            failures: 1,
+            last_failure_at: Some(later(mins(19)))
+        }
+    );
+    store.clear_login_failures(key).await.unwrap();
+    assert_eq!(
+        store.login_failures(key).await.unwrap(),
+        LoginFailures::default()
+    );
+    store.clear_login_failures("never-failed").await.unwrap();
+
+    // A burst of concurrent failures loses none.
+    let burst = (0..10).map(|_| {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            store
+                .record_login_failure(key, at(NOW), window)
+                .await
+                .unwrap()
+        })
+    });
+    let mut seen: Vec<u32> = futures::future::join_all(burst)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().failures)
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(seen, (1..=10).collect::<Vec<_>>());
+    assert_eq!(store.login_failures(key).await.unwrap().failures, 10);
+}
+
+// --- security: sessions, tokens, enrolment ----------------------------------------------------
+
+fn new_session(user_id: i64, secret_hash: &str, expires_at: Timestamp) -> NewSession {
+    NewSession {
+        user_id,
+        secret_hash: secret_hash.into(),
+        stage: SessionStage::Full,
+        expires_at,
+        address: Some("192.0.2.10".into()),
+        user_agent: "Firefox".into(),
+    }
+}
+
+async fn sessions_expire_idle_and_absolute_and_are_revoked(store: &dyn Store) {
+    let u = user(store, "s@example.jp", Role::Responder).await;
+    let idle = mins(30);
+    let s1 = store
+        .create_session(&new_session(u.id, "s1", later(mins(12 * 60))), at(NOW))
+        .await
+        .unwrap();
+    assert_eq!(
+        (s1.user_id, s1.stage, s1.created_at, s1.last_seen_at),
+        (u.id, SessionStage::Full, at(NOW), at(NOW))
+    );
+    assert_eq!(s1.expires_at, later(mins(12 * 60)));
+    assert_eq!(
+        (s1.address.as_deref(), s1.user_agent.as_str()),
+        (Some("192.0.2.10"), "Firefox")
+    );
+
+    // Found with its user; seen again within a minute, last_seen_at stays put.
+    let (found, found_user) = store
+        .session_by_hash("s1", later(SignedDuration::from_secs(30)), idle)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found_user, u);
+    assert_eq!(found, s1);
+    assert!(
+        store
+            .session_by_hash("unknown", at(NOW), idle)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Activity keeps it alive past the idle timeout counted from its creation …
+    let (found, _) = store
+        .session_by_hash("s1", later(mins(20)), idle)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.last_seen_at, later(mins(20)));
+    assert_eq!(
+        store
+            .list_sessions(u.id, later(mins(20)), idle)
+            .await
+            .unwrap()[0]
+            .last_seen_at,
+        later(mins(20)),
+        "the move is stored"
+    );
+    assert!(
+        store
+            .session_by_hash("s1", later(mins(45)), idle)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // … and idleness ends it.
+    assert!(
+        store
+            .session_by_hash("s1", later(mins(45 + 31)), idle)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .list_sessions(u.id, later(mins(45 + 31)), idle)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // However active, a session ends at its absolute end.
+    store
+        .create_session(&new_session(u.id, "short", later(mins(60))), at(NOW))
+        .await
+        .unwrap();
+    for m in [20, 40, 59] {
+        assert!(
+            store
+                .session_by_hash("short", later(mins(m)), idle)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+    assert!(
+        store
+            .session_by_hash("short", later(mins(60)), idle)
+            .await
+            .unwrap()
+            .is_none(),
+        "dead at expires_at"
+    );
+
+    // Revoking one, then all others (for a user whose every session is live: the store
+    // cannot tell idle ones apart, it is not given the idle timeout here).
+    let u = user(store, "s2@example.jp", Role::Responder).await;
+    let t = later(mins(2 * 60));
+    let a = store
+        .create_session(&new_session(u.id, "a", later(mins(12 * 60))), t)
+        .await
+        .unwrap();
+    let b = store
+        .create_session(&new_session(u.id, "b", later(mins(12 * 60))), t + mins(1))
+        .await
+        .unwrap();
+    let c = store
+        .create_session(&new_session(u.id, "c", later(mins(12 * 60))), t + mins(2))
+        .await
+        .unwrap();
+    let now = t + mins(3);
+    assert_eq!(
+        store
+            .list_sessions(u.id, now, idle)
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.id)
+            .collect::<Vec<_>>(),
+        [c.id, b.id, a.id],
+        "newest first"
+    );
+    let other = user(store, "other@example.jp", Role::Responder).await;
+    assert!(
+        !store.revoke_session(other.id, a.id, now).await.unwrap(),
+        "only one's own sessions"
+    );
+    assert!(store.revoke_session(u.id, a.id, now).await.unwrap());
+    assert!(!store.revoke_session(u.id, a.id, now).await.unwrap());
+    assert!(
+        store
+            .session_by_hash("a", now, idle)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .revoke_sessions_except(u.id, Some(c.id), now)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        store
+            .session_by_hash("b", now, idle)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .list_sessions(u.id, now, idle)
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.id)
+            .collect::<Vec<_>>(),
+        [c.id]
+    );
+    assert_eq!(
+        store.revoke_sessions_except(u.id, None, now).await.unwrap(),
+        1
+    );
+    assert!(
+        store
+            .session_by_hash("c", now, idle)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Moving on from MFA enrolment.
+    let mut enrol = new_session(u.id, "enrol", later(mins(12 * 60)));
+    enrol.stage = SessionStage::EnrolMfa;
+    let e = store.create_session(&enrol, now).await.unwrap();
+    assert_eq!(e.stage, SessionStage::EnrolMfa);
+    store.promote_session(e.id).await.unwrap();
+    let (promoted, _) = store
+        .session_by_hash("enrol", now, idle)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(promoted.stage, SessionStage::Full);
+
+    // Deactivating the user ends their sessions, for good.
+    store.set_user_active(u.id, false, now).await.unwrap();
+    assert!(
+        store
+            .session_by_hash("enrol", now, idle)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store.set_user_active(u.id, true, now).await.unwrap();
+    assert!(
+        store
+            .session_by_hash("enrol", now, idle)
+            .await
+            .unwrap()
+            .is_none(),
+        "reactivating does not bring sessions back"
+    );
+    assert!(
+        store
+            .list_sessions(u.id, now, idle)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn tokens_keep_their_scope_and_die_with_their_user(store: &dyn Store) {
+    let u = user(store, "t@example.jp", Role::Responder).await;
+    let other = user(store, "o@example.jp", Role::Responder).await;
+    let read_only = TokenScope {
+        access: TokenAccess::Read,
+        resources: vec![TokenResource::Incidents, TokenResource::Timeline],
+    };
+    let ro = store
+        .create_token(u.id, "dashboard", &read_only, "ro", at(NOW), None)
+        .await
+        .unwrap();
+    assert_eq!(ro.scope, read_only);
+    assert_eq!((ro.name.as_str(), ro.revoked_at), ("dashboard", None));
+    assert_eq!(
+        store.user_by_token_hash("ro", at(NOW)).await.unwrap(),
+        Some((u.clone(), read_only.clone()))
+    );
+    let short = store
+        .create_token(
+            u.id,
+            "short",
+            &TokenScope::full(),
+            "short",
+            later(mins(1)),
+            Some(later(mins(60))),
+        )
+        .await
+        .unwrap();
+    let full = store
+        .create_token(
+            u.id,
+            "cli",
+            &TokenScope::full(),
+            "full",
+            later(mins(2)),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .user_by_token_hash("short", later(mins(60)))
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+
+    assert!(
+        !store
+            .revoke_token(other.id, full.id, at(NOW))
+            .await
+            .unwrap(),
+        "only one's own tokens"
+    );
+    assert!(
+        store
+            .revoke_token(u.id, full.id, later(mins(3)))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_token(u.id, full.id, later(mins(4)))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .user_by_token_hash("full", later(mins(5)))
+            .await
+            .unwrap()
+            .is_none(),
+        "revoked"
+    );
+    let listed = store.list_tokens(u.id).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [full.id, short.id, ro.id],
+        "newest first, revoked and expired ones too"
+    );
+    assert_eq!(listed[0].revoked_at, Some(later(mins(3))));
+    assert_eq!(listed[1].expires_at, Some(later(mins(60))));
+    assert_eq!(listed[2], ro);
+    assert!(store.list_tokens(other.id).await.unwrap().is_empty());
+
+    // A deactivated user's tokens stop working and stay revoked.
+    store
+        .set_user_active(u.id, false, later(mins(6)))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .user_by_token_hash("ro", later(mins(7)))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store
+        .set_user_active(u.id, true, later(mins(8)))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .user_by_token_hash("ro", later(mins(9)))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .list_tokens(u.id)
+            .await
+            .unwrap()
+            .iter()
+            .all(|t| t.revoked_at.is_some())
+    );
+}
+
+async fn enrolment_links_work_once_and_expire(store: Arc<dyn Store>) {
+    let u = user(&*store, "new@example.jp", Role::Responder).await;
+    store
+        .create_enrolment(u.id, "link-1", later(mins(24 * 60)))
+        .await
+        .unwrap();
+    store
+        .create_enrolment(u.id, "link-2", later(mins(60)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .consume_enrolment("link-1", later(mins(10)))
+            .await
+            .unwrap(),
+        Some(u.id)
+    );
+    assert_eq!(
+        store
+            .consume_enrolment("link-1", later(mins(11)))
+            .await
+            .unwrap(),
+        None,
+        "a second use finds nothing"
+    );
+    assert_eq!(
+        store
+            .consume_enrolment("link-2", later(mins(60)))
+            .await
+            .unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(
+        store.consume_enrolment("unknown", at(NOW)).await.unwrap(),
+        None
+    );
+    store
+        .create_enrolment(u.id, "link-3", later(mins(60)))
+        .await
+        .unwrap();
+    let uses = (0..8).map(|_| {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move { store.consume_enrolment("link-3", at(NOW)).await.unwrap() })
+    });
+    let used: Vec<i64> = futures::future::join_all(uses)
+        .await
+        .into_iter()
+        .filter_map(|r| r.unwrap())
+        .collect();
+    assert_eq!(used, [u.id], "eight racing uses of one link: one wins");
+}
+
+// --- security: audit log ---------------------------------------------------------------------
+
+/// A test sealer: SHA-256 over every field. (The real one is keyed; the store cannot tell.)
+struct TestSealer;
+
+impl AuditSealer for TestSealer {
+    fn seal_record(&self, seq: i64, event: &AuditEvent, prev_hash: &str) -> String {
+        // `Debug` of the event includes the instant at full precision, so a record sealed
+        // before it was cut to the stored precision would not verify.
+        token_hash(&format!("record|{seq}|{event:?}|{prev_hash}"))
+    }
+
+    fn seal_head(&self, seq: i64, hash: &str) -> String {
+        token_hash(&format!("head|{seq}|{hash}"))
+    }
+}
+
+fn audit_event(n: usize) -> AuditEvent {
+    AuditEvent {
+        at: later(SignedDuration::from_micros(n as i64 * 1_000_001)),
+        actor_id: n.is_multiple_of(2).then_some(n as i64),
+        actor: if n.is_multiple_of(2) {
+            format!("user{n}@example.jp")
+        } else {
+            "anonymous".into()
+        },
+        address: (!n.is_multiple_of(3)).then(|| format!("192.0.2.{}", n % 250)),
+        action: "incident.update".into(),
+        object: format!("/api/v1/incidents/{n}"),
+        outcome: "ok".into(),
+        detail: format!("{{\"n\":{n}}}"),
+    }
+}
+
+/// The whole log verifies: seq 1, 2, 3, … without gaps, each record linked to the one
+/// before and sealed over what is stored, and the head sealed over the last one.
+async fn assert_chain(store: &dyn Store, expect_len: usize) -> Vec<AuditRecord> {
+    let records = store.list_audit(0, 100_000).await.unwrap();
+    assert_eq!(records.len(), expect_len);
+    let mut prev = GENESIS_HASH.to_owned();
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(r.seq, i as i64 + 1, "contiguous");
+        assert_eq!(r.prev_hash, prev, "linked at seq {}", r.seq);
+        assert_eq!(
+            r.hash,
+            TestSealer.seal_record(r.seq, &r.event, &r.prev_hash),
+            "sealed as stored at seq {}",
+            r.seq
+        );
+        prev = r.hash.clone();
+    }
+    let head = store.audit_head().await.unwrap().unwrap();
+    assert_eq!(
+        head,
+        AuditHead {
+            seq: expect_len as i64,
+            hash: prev.clone(),
+            seal: TestSealer.seal_head(expect_len as i64, &prev),
+        }
+    );
+    records
+}
+
+async fn audit_appends_chain_and_move_the_sealed_head(store: &dyn Store) {
+    assert_eq!(store.audit_head().await.unwrap(), None);
+    assert!(store.list_audit(0, 10).await.unwrap().is_empty());
+    let first = store
+        .append_audit(&[audit_event(1)], &TestSealer)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(
+        (first[0].seq, first[0].prev_hash.as_str()),
+        (1, GENESIS_HASH)
+    );
+    assert_eq!(first[0].event, audit_event(1));
+    let batch: Vec<AuditEvent> = (2..=4).map(audit_event).collect();
+    let appended = store.append_audit(&batch, &TestSealer).await.unwrap();
+    assert_eq!(
+        appended.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        [2, 3, 4]
+    );
+    assert_eq!(
+        appended.iter().map(|r| r.event.clone()).collect::<Vec<_>>(),
+        batch,
+        "every field round trips"
+    );
+    // An instant finer than the stored microsecond: the record is sealed as stored.
+    let mut fine = audit_event(5);
+    fine.at = at("2026-01-11T00:00:00.123456789Z");
+    let fifth = store.append_audit(&[fine], &TestSealer).await.unwrap();
+    assert_eq!(fifth[0].event.at, at("2026-01-11T00:00:00.123456Z"));
+    store
+        .append_audit(&[audit_event(6), audit_event(7)], &TestSealer)
+        .await
+        .unwrap();
+    let all = assert_chain(store, 7).await;
+    assert_eq!(all[..4], [first, appended].concat());
+    assert_eq!(all[4], fifth[0]);
+    assert_eq!(
+        store
+            .list_audit(2, 2)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.seq)
+            .collect::<Vec<_>>(),
+        [3, 4]
+    );
+    assert!(store.list_audit(7, 10).await.unwrap().is_empty());
+}
+
+async fn concurrent_audit_appends_never_fork_the_chain(store: Arc<dyn Store>) {
+    let appenders = (0..8).map(|task| {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            for round in 0..6 {
+                // Batches of one to three events.
+                let events: Vec<AuditEvent> = (0..=(task + round) % 3)
+                    .map(|k| audit_event(task * 100 + round * 10 + k))
+                    .collect();
+                let records = store.append_audit(&events, &TestSealer).await.unwrap();
+                assert_eq!(records.len(), events.len());
+                // A batch is contiguous: nobody else's record lands inside it.
+                for pair in records.windows(2) {
+                    assert_eq!(pair[1].seq, pair[0].seq + 1);
+                    assert_eq!(pair[1].prev_hash, pair[0].hash);
+                }
+            }
+        })
+    });
+    for a in futures::future::join_all(appenders).await {
+        a.unwrap();
+    }
+    let expect: usize = (0..8)
+        .flat_map(|task| (0..6).map(move |round| (task + round) % 3 + 1))
+        .sum();
+    assert_chain(&*store, expect).await;
 }
 
 // --- harness ----------------------------------------------------------------------------
@@ -1096,4 +2272,15 @@ story! {
     statutory_clocks => |s: Arc<dyn Store>| async move { super::statutory_clocks_follow_the_incident(&*s).await };
     users_and_tokens => |s: Arc<dyn Store>| async move { super::users_and_tokens(&*s).await };
     concurrent_appends => |s: Arc<dyn Store>| async move { super::many_concurrent_appends_all_land(s).await };
+    need_to_know => |s: Arc<dyn Store>| async move { super::restricted_incidents_exist_only_for_their_creator_and_members(&*s).await };
+    can_see_agrees_with_queries => |s: Arc<dyn Store>| async move { super::can_see_agrees_with_every_query(&*s).await };
+    members => |s: Arc<dyn Store>| async move { super::members_are_added_once_listed_and_removed(&*s).await };
+    user_admin => |s: Arc<dyn Store>| async move { super::users_are_listed_changed_and_deactivated(&*s).await };
+    totp_and_recovery_codes => |s: Arc<dyn Store>| async move { super::totp_steps_are_never_replayed_and_recovery_codes_work_once(s).await };
+    login_failures => |s: Arc<dyn Store>| async move { super::login_failures_count_up_start_over_and_clear(s).await };
+    sessions => |s: Arc<dyn Store>| async move { super::sessions_expire_idle_and_absolute_and_are_revoked(&*s).await };
+    scoped_tokens => |s: Arc<dyn Store>| async move { super::tokens_keep_their_scope_and_die_with_their_user(&*s).await };
+    enrolment_links => |s: Arc<dyn Store>| async move { super::enrolment_links_work_once_and_expire(s).await };
+    audit_chain => |s: Arc<dyn Store>| async move { super::audit_appends_chain_and_move_the_sealed_head(&*s).await };
+    concurrent_audit => |s: Arc<dyn Store>| async move { super::concurrent_audit_appends_never_fork_the_chain(s).await };
 }

@@ -11,12 +11,17 @@
 //!   position, the timeline by time).
 //! - A child addressed under the wrong incident is `NotFound` for the child's entity.
 //! - Timestamps keep microsecond precision.
+//! - Need-to-know: a query given a [`Viewer`] returns only incidents (and children of
+//!   incidents) that `Viewer::can_see` allows, judged in the query itself — never
+//!   filtered afterwards, so counts and pages stay right.
 //!
 //! A backend owns atomicity: every method that writes more than one row does so in one
 //! transaction, and `update_incident` checks the version in the same statement that writes.
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+use kizuki_domain::access::Viewer;
+use kizuki_domain::audit::{AuditEvent, AuditHead, AuditRecord, AuditSealer};
 use kizuki_domain::decision::{Decision, DecisionOutcome, NewDecision};
 use kizuki_domain::evidence::{CustodyEvent, EvidenceItem, NewCustodyEvent, NewEvidence};
 use kizuki_domain::incident::{Incident, IncidentFields, IncidentFilter};
@@ -25,7 +30,10 @@ use kizuki_domain::observable::{NewObservable, Observable, ObservableKind, Share
 use kizuki_domain::party::{NewParty, Party, PartyPatch};
 use kizuki_domain::task::{NewTask, Task};
 use kizuki_domain::timeline::{Lane, TimelineEntry, TimelineEntryFields};
-use kizuki_domain::user::{ApiToken, NewUser, User};
+use kizuki_domain::user::{
+    ApiToken, LoginFailures, Member, NewSession, NewUser, Role, Session, TokenScope, User,
+    UserCredentials,
+};
 
 /// Why a storage call failed.
 #[derive(Debug, thiserror::Error)]
@@ -117,17 +125,137 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn create_user(&self, user: &NewUser, now: Timestamp) -> Result<User>;
     async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
     async fn user_by_id(&self, id: i64) -> Result<Option<User>>;
+    /// Every user, by id.
+    async fn list_users(&self) -> Result<Vec<User>>;
+    async fn set_user_role(&self, user_id: i64, role: Role) -> Result<User>;
+    /// Deactivating also revokes the user's sessions and tokens, in one transaction.
+    async fn set_user_active(&self, user_id: i64, active: bool, now: Timestamp) -> Result<User>;
+    /// The user with what a login checks (`None` for an unknown address).
+    async fn credentials_by_email(&self, email: &str) -> Result<Option<UserCredentials>>;
+    async fn credentials_by_id(&self, user_id: i64) -> Result<Option<UserCredentials>>;
+    /// Stores a new Argon2id hash.
+    async fn set_password(&self, user_id: i64, password_hash: &str) -> Result<()>;
+    /// Offers a TOTP secret at enrolment (replacing any earlier offer; the active one, if
+    /// any, keeps working until the new one is confirmed).
+    async fn set_totp_pending(&self, user_id: i64, secret: &str) -> Result<()>;
+    /// Makes the pending secret the active one, records `step` as used, and replaces the
+    /// recovery codes, in one transaction. `NotFound` if nothing is pending.
+    async fn activate_totp(
+        &self,
+        user_id: i64,
+        step: i64,
+        recovery_code_hashes: &[String],
+    ) -> Result<()>;
+    /// Removes the second factor and its recovery codes (an administrator's reset).
+    async fn reset_mfa(&self, user_id: i64) -> Result<()>;
+    /// Records `step` as used if it is later than the last one; `false` means a replay.
+    /// Atomic, so two requests racing with one code cannot both succeed.
+    async fn claim_totp_step(&self, user_id: i64, step: i64) -> Result<bool>;
+    /// Uses up an unused recovery code; `false` if there is none with this hash.
+    async fn use_recovery_code(
+        &self,
+        user_id: i64,
+        code_hash: &str,
+        now: Timestamp,
+    ) -> Result<bool>;
+    /// How many unused recovery codes remain.
+    async fn recovery_codes_left(&self, user_id: i64) -> Result<u32>;
+
+    // --- login defences ----------------------------------------------------------------
+    /// The failures recorded for this key (a normalised e-mail address).
+    async fn login_failures(&self, key: &str) -> Result<LoginFailures>;
+    /// Adds one failure atomically and returns the new state. Failures whose last one is
+    /// older than `now - reset_after` start over from one.
+    async fn record_login_failure(
+        &self,
+        key: &str,
+        now: Timestamp,
+        reset_after: jiff::SignedDuration,
+    ) -> Result<LoginFailures>;
+    async fn clear_login_failures(&self, key: &str) -> Result<()>;
+
+    // --- sessions ----------------------------------------------------------------------
+    async fn create_session(&self, session: &NewSession, now: Timestamp) -> Result<Session>;
+    /// The live session with this secret hash and its (active) user: not revoked, before
+    /// its absolute end, and seen within `idle_timeout`. Moves `last_seen_at` to `now`
+    /// (at most once a minute, to spare the writer).
+    async fn session_by_hash(
+        &self,
+        secret_hash: &str,
+        now: Timestamp,
+        idle_timeout: jiff::SignedDuration,
+    ) -> Result<Option<(Session, User)>>;
+    /// The user's live sessions, newest first.
+    async fn list_sessions(
+        &self,
+        user_id: i64,
+        now: Timestamp,
+        idle_timeout: jiff::SignedDuration,
+    ) -> Result<Vec<Session>>;
+    /// Revokes one of the user's sessions; `false` if there is no such live session.
+    async fn revoke_session(&self, user_id: i64, session_id: i64, now: Timestamp) -> Result<bool>;
+    /// Revokes all the user's sessions but `keep`; returns how many.
+    async fn revoke_sessions_except(
+        &self,
+        user_id: i64,
+        keep: Option<i64>,
+        now: Timestamp,
+    ) -> Result<u64>;
+    /// Moves a session on from MFA enrolment to fully logged in.
+    async fn promote_session(&self, session_id: i64) -> Result<()>;
+
+    // --- API tokens and enrolment links -------------------------------------------------
     /// Stores a token by the hash of its secret.
     async fn create_token(
         &self,
         user_id: i64,
         name: &str,
+        scope: &TokenScope,
         secret_hash: &str,
         now: Timestamp,
         expires_at: Option<Timestamp>,
     ) -> Result<ApiToken>;
-    /// The user owning an unexpired, unrevoked token with this hash.
-    async fn user_by_token_hash(&self, secret_hash: &str, now: Timestamp) -> Result<Option<User>>;
+    /// The active user owning an unexpired, unrevoked token with this hash, and its scope.
+    async fn user_by_token_hash(
+        &self,
+        secret_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<(User, TokenScope)>>;
+    /// The user's tokens (revoked and expired ones too), newest first.
+    async fn list_tokens(&self, user_id: i64) -> Result<Vec<ApiToken>>;
+    /// Revokes one of the user's tokens; `false` if there is no such unrevoked token.
+    async fn revoke_token(&self, user_id: i64, token_id: i64, now: Timestamp) -> Result<bool>;
+    /// A one-time link that lets a new user set their password.
+    async fn create_enrolment(
+        &self,
+        user_id: i64,
+        secret_hash: &str,
+        expires_at: Timestamp,
+    ) -> Result<()>;
+    /// Uses up an unexpired enrolment link; returns its user. A second use finds nothing.
+    async fn consume_enrolment(&self, secret_hash: &str, now: Timestamp) -> Result<Option<i64>>;
+
+    // --- need-to-know ------------------------------------------------------------------
+    /// Adds a member (adding one twice keeps the first).
+    async fn add_member(&self, incident_id: i64, user_id: i64, now: Timestamp) -> Result<()>;
+    /// `false` if they were not a member.
+    async fn remove_member(&self, incident_id: i64, user_id: i64) -> Result<bool>;
+    async fn list_members(&self, incident_id: i64) -> Result<Vec<Member>>;
+    async fn is_member(&self, incident_id: i64, user_id: i64) -> Result<bool>;
+
+    // --- audit log ---------------------------------------------------------------------
+    /// Appends the events in order, each sealed onto the chain, and moves the sealed head,
+    /// in one transaction that excludes other appenders (so the chain never forks). Each
+    /// event's time is cut to whole microseconds before sealing, so what is stored is what
+    /// was sealed; the returned records show the cut time.
+    async fn append_audit(
+        &self,
+        events: &[AuditEvent],
+        sealer: &dyn AuditSealer,
+    ) -> Result<Vec<AuditRecord>>;
+    /// Records with `seq > after_seq`, in order, at most `limit`.
+    async fn list_audit(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRecord>>;
+    async fn audit_head(&self) -> Result<Option<AuditHead>>;
 
     // --- incidents ---------------------------------------------------------------------
     /// Creates the incident together with its initial legal clocks, in one transaction.
@@ -154,7 +282,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         statutory_clocks: &[LegalClockFields],
         now: Timestamp,
     ) -> Result<Incident>;
-    async fn count_incidents(&self) -> Result<u64>;
+    /// How many incidents `viewer` can see (`None`: all).
+    async fn count_incidents(&self, viewer: Option<&Viewer>) -> Result<u64>;
 
     // --- timeline ----------------------------------------------------------------------
     async fn add_timeline_entry(
@@ -267,13 +396,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn list_observables(&self, incident_id: i64) -> Result<Vec<Observable>>;
     /// Observables of every incident, oldest first, at most `limit` (for sweeping new logs
     /// with what is already known).
-    async fn list_all_observables(&self, limit: u32) -> Result<Vec<Observable>>;
-    /// Other incidents holding an observable of this kind and normalised value.
+    async fn list_all_observables(
+        &self,
+        limit: u32,
+        viewer: Option<&Viewer>,
+    ) -> Result<Vec<Observable>>;
+    /// Other incidents holding an observable of this kind and normalised value, among
+    /// those `viewer` can see.
     async fn incidents_sharing(
         &self,
         kind: ObservableKind,
         normalized: &str,
         except_incident: Option<i64>,
+        viewer: Option<&Viewer>,
     ) -> Result<Vec<SharedObservable>>;
 
     // --- legal clocks ------------------------------------------------------------------

@@ -7,14 +7,15 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use kizuki_domain::clock::{Clock, SystemClock};
+use kizuki_domain::clock::SystemClock;
 use kizuki_domain::incident::{Category, IncidentFilter, NewIncident, Phase};
 use kizuki_domain::timeline::{EntryKind, EntrySource, Lane, NewTimelineEntry};
-use kizuki_domain::user::{NewUser, Role, TOKEN_PREFIX, token_hash};
 use kizuki_server::AppState;
 
+mod backup;
 mod config;
 mod hunt_cmd;
+mod security_cmd;
 
 use config::{DEFAULT_DATABASE_URL, FileConfig, open_store, redact_url};
 
@@ -45,6 +46,12 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "KIZUKI_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
+        /// PEM certificate chain (leaf first); with --tls-key, serve HTTPS (overrides tls_cert).
+        #[arg(long, env = "KIZUKI_TLS_CERT")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key of --tls-cert (overrides tls_key).
+        #[arg(long, env = "KIZUKI_TLS_KEY")]
+        tls_key: Option<PathBuf>,
     },
     /// Database maintenance.
     Db {
@@ -54,12 +61,17 @@ enum Command {
     /// Manage users.
     User {
         #[command(subcommand)]
-        command: UserCommand,
+        command: security_cmd::UserCommand,
     },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
-        command: TokenCommand,
+        command: security_cmd::TokenCommand,
+    },
+    /// The tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: security_cmd::AuditCommand,
     },
     /// Open, list and show incidents.
     Incident {
@@ -83,42 +95,17 @@ enum Command {
     },
     /// Hunt through event logs with Sigma rules and indicators.
     Hunt(hunt_cmd::HuntArgs),
+    /// Generational backups: create, verify, restore (stop the server first), prune.
+    Backup {
+        #[command(subcommand)]
+        command: backup::BackupCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum DbCommand {
     /// Bring the schema up to date (also done by `serve`).
     Migrate,
-}
-
-#[derive(Debug, Subcommand)]
-enum UserCommand {
-    /// Create a user.
-    Create {
-        #[arg(long)]
-        email: String,
-        /// admin, incident_commander, responder, executive, pr_legal, business_unit, reporter, external_responder
-        #[arg(long)]
-        role: Role,
-        #[arg(long, default_value = "")]
-        name: String,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum TokenCommand {
-    /// Create an API token for a user; the token is printed once, on the last line.
-    Create {
-        /// The user's e-mail address.
-        #[arg(long)]
-        user: String,
-        /// A name to recognise the token by.
-        #[arg(long, default_value = "cli")]
-        name: String,
-        /// Days until the token expires (default: never).
-        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
-        expires_days: Option<u32>,
-    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -248,7 +235,14 @@ fn init_logging() {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let file = FileConfig::load(cli.config.as_deref())?;
     match cli.command {
-        Command::Serve { listen } => serve(&cli.database, &file, &listen).await,
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+        } => {
+            let tls = file.tls_files(tls_cert, tls_key)?;
+            serve(&cli.database, &file, &listen, tls).await
+        }
         Command::Db {
             command: DbCommand::Migrate,
         } => {
@@ -263,56 +257,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::User {
-            command: UserCommand::Create { email, role, name },
-        } => {
-            let store = open_store(&cli.database).await?;
-            let new = NewUser::new(&email, &name, role).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let user = store.create_user(&new, SystemClock.now()).await?;
-            if cli.json {
-                println!("{}", serde_json::to_string_pretty(&user)?);
-            } else {
-                println!(
-                    "created user {} ({}) with role {}",
-                    user.email, user.id, user.role
-                );
-            }
-            Ok(ExitCode::SUCCESS)
+        Command::User { command } => {
+            security_cmd::user(&cli.database, &file, cli.json, command).await
         }
-        Command::Token {
-            command:
-                TokenCommand::Create {
-                    user,
-                    name,
-                    expires_days,
-                },
-        } => {
-            let store = open_store(&cli.database).await?;
-            let email = user.trim().to_lowercase();
-            let Some(owner) = store.user_by_email(&email).await? else {
-                bail!("no user with e-mail {email}; create one with `kizuki user create`");
-            };
-            let secret = new_token_secret();
-            let now = SystemClock.now();
-            let expires_at = expires_days
-                .map(|d| now.checked_add(jiff::SignedDuration::from_hours(i64::from(d) * 24)))
-                .transpose()?;
-            let token = store
-                .create_token(owner.id, &name, &token_hash(&secret), now, expires_at)
-                .await?;
-            if cli.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"id": token.id, "user": owner.email, "name": token.name, "expires_at": token.expires_at, "token": secret})
-                );
-            } else {
-                eprintln!(
-                    "token {} created for {}; it is shown only once:",
-                    token.id, owner.email
-                );
-                println!("{secret}");
-            }
-            Ok(ExitCode::SUCCESS)
+        Command::Token { command } => {
+            security_cmd::token(&cli.database, &file, cli.json, command).await
+        }
+        Command::Audit { command } => {
+            security_cmd::audit_cmd(&cli.database, &file, cli.json, command).await
         }
         Command::Incident { command } => incident(&cli.database, &file, cli.json, command).await,
         Command::Timeline { command } => timeline(&cli.database, &file, cli.json, command).await,
@@ -335,6 +287,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Backup { command } => {
+            let audit_key = file.audit_key_file.as_deref();
+            backup::run(&cli.database, audit_key, cli.json, command).await
+        }
         Command::Hunt(args) => {
             // Check the incident first: a long scan should not end in "no such incident".
             let target = match args.incident {
@@ -356,34 +312,42 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// 32 random bytes, URL-safe, behind a recognisable prefix.
-fn new_token_secret() -> String {
-    use base64::Engine;
-    use rand::RngCore;
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    format!(
-        "{TOKEN_PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    )
-}
-
 async fn state(database: &str, file: &FileConfig) -> anyhow::Result<AppState> {
-    Ok(AppState {
-        store: open_store(database).await?,
-        clock: Arc::new(SystemClock),
-        settings: Arc::new(file.settings()?),
-        playbooks: Arc::new(file.playbooks()?),
-        auth_cache: Default::default(),
-        timeline_cache: Default::default(),
-        reference: Arc::new(
-            kizuki_reference::Library::builtin()
-                .map_err(|e| anyhow::anyhow!("built-in reference cases are invalid:\n{e}"))?,
-        ),
-    })
+    state_with(database, file, false).await
 }
 
-async fn serve(database: &str, file: &FileConfig, listen: &str) -> anyhow::Result<ExitCode> {
+/// The server's state (the audit key is created on first use); `tls` marks cookies secure
+/// and turns on HSTS.
+async fn state_with(database: &str, file: &FileConfig, tls: bool) -> anyhow::Result<AppState> {
+    let key = config::audit_key(&file.audit_key_path(database), true)
+        .context("the audit log needs its key")?;
+    let mut state = AppState::new(
+        open_store(database).await?,
+        Arc::new(SystemClock),
+        file.settings()?,
+        file.playbooks()?,
+        kizuki_reference::Library::builtin()
+            .map_err(|e| anyhow::anyhow!("built-in reference cases are invalid:\n{e}"))?,
+        key,
+    );
+    let mut network = file.network()?;
+    network.tls = tls;
+    state.network = Arc::new(network);
+    state.login_limiter = Arc::new(file.login_limiter()?);
+    state.auth = Arc::new(file.auth_settings(tls)?);
+    Ok(state)
+}
+
+async fn serve(
+    database: &str,
+    file: &FileConfig,
+    listen: &str,
+    tls_files: Option<(PathBuf, PathBuf)>,
+) -> anyhow::Result<ExitCode> {
+    // A bad certificate or key stops start-up before anything else is touched.
+    let tls = tls_files
+        .map(|(cert, key)| kizuki_server::tls::TlsConfig::from_pem_files(&cert, &key))
+        .transpose()?;
     if let Some(parent) = database
         .strip_prefix("sqlite://")
         .map(std::path::Path::new)
@@ -393,18 +357,25 @@ async fn serve(database: &str, file: &FileConfig, listen: &str) -> anyhow::Resul
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
     }
-    let state = state(database, file).await?;
+    let state = state_with(database, file, tls.is_some()).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, database = %redact_url(database), backend = state.store.backend(), "kizuki is serving");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, database = %redact_url(database), backend = state.store.backend(), "kizuki is serving");
+    if tls.is_none() && !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "serving plain HTTP beyond this host: set tls_cert and tls_key, or put a TLS-terminating proxy in front");
+    }
     eprintln!(
-        "Kizuki listening on http://{addr} (database: {})",
+        "Kizuki listening on {scheme}://{addr} (database: {})",
         redact_url(database)
     );
     let store = std::sync::Arc::clone(&state.store);
-    kizuki_server::serve(listener, state, shutdown_signal()).await?;
+    match &tls {
+        Some(tls) => kizuki_server::serve_tls(listener, state, tls, shutdown_signal()).await?,
+        None => kizuki_server::serve(listener, state, shutdown_signal()).await?,
+    }
     store.close().await;
     tracing::info!("kizuki stopped");
     Ok(ExitCode::SUCCESS)
@@ -493,6 +464,7 @@ async fn incident(
                 text: query,
                 before_id: None,
                 limit: limit.clamp(1, IncidentFilter::MAX_LIMIT),
+                viewer: None,
             };
             let page = state.store.list_incidents(&filter).await?;
             if json {

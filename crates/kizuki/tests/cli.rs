@@ -11,6 +11,28 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// Runs the binary with `input` on standard input (a pipe, not a terminal).
+fn kizuki_with_stdin(db: &str, args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kizuki"))
+        .arg("--database")
+        .arg(db)
+        .args(args)
+        .env_remove("KIZUKI_CONFIG")
+        .env_remove("KIZUKI_DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn kizuki(db: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kizuki"))
         .arg("--database")
@@ -65,6 +87,7 @@ fn administrator_flow_from_user_to_export() {
             "Lead@Example.JP",
             "--role",
             "incident_commander",
+            "--enrolment-link",
         ],
     ));
     assert!(created.contains("lead@example.jp"), "{created}");
@@ -77,6 +100,7 @@ fn administrator_flow_from_user_to_export() {
             "lead@example.jp",
             "--role",
             "responder",
+            "--enrolment-link",
         ],
     ));
     assert!(err.contains("already exists"), "{err}");
@@ -338,6 +362,7 @@ fn serve_answers_health_and_the_api_with_a_token_and_stops_cleanly() {
             "r@example.jp",
             "--role",
             "responder",
+            "--enrolment-link",
         ],
     ));
     let token_out = ok(&kizuki(&db, &["token", "create", "--user", "r@example.jp"]));
@@ -454,4 +479,208 @@ fn hunt_findings_attach_to_an_incident_and_correlate() {
         ],
     ));
     assert!(err.contains("999"), "{err}");
+}
+
+const STRONG: &str = "tidal-persimmon-orchestra-4417";
+
+fn login_body(email: &str, password: &str) -> String {
+    serde_json::json!({ "email": email, "password": password }).to_string()
+}
+
+#[test]
+fn first_administrator_gets_a_password_from_stdin_never_a_default() {
+    let (_dir, db) = temp_db();
+    // A weak password is refused with the reason, and nothing is created.
+    let err = failed(&kizuki_with_stdin(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "boss@example.jp",
+            "--role",
+            "admin",
+        ],
+        "password1234\n",
+    ));
+    assert!(err.contains("nothing was created"), "{err}");
+    let users: Value =
+        serde_json::from_str(&ok(&kizuki(&db, &["--json", "user", "list"]))).unwrap();
+    assert_eq!(users.as_array().unwrap().len(), 0, "{users}");
+    let err = failed(&kizuki_with_stdin(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "boss@example.jp",
+            "--role",
+            "admin",
+        ],
+        "short\n",
+    ));
+    assert!(err.contains("at least 12"), "{err}");
+
+    ok(&kizuki_with_stdin(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "boss@example.jp",
+            "--role",
+            "admin",
+        ],
+        &format!("{STRONG}\n"),
+    ));
+    // An enrolment link instead of a password: printed once, last line.
+    let out = ok(&kizuki(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "new@example.jp",
+            "--role",
+            "responder",
+            "--enrolment-link",
+        ],
+    ));
+    let link = out.lines().last().unwrap();
+    assert!(link.starts_with("kze_") && link.len() > 40, "{out}");
+
+    let server = Server::start(&db);
+    let (status, body) = server.request(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(&login_body("boss@example.jp", STRONG)),
+    );
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    // Admins must enrol a second factor before anything else.
+    assert_eq!(answer["mfa_enrolment_required"], true, "{body}");
+    // The enrolment link sets a password once.
+    let enrol = serde_json::json!({ "token": link, "password": STRONG }).to_string();
+    let (status, body) = server.request("POST", "/api/v1/auth/enrol", None, Some(&enrol));
+    assert_eq!(status, 204, "{body}");
+    let (status, _) = server.request("POST", "/api/v1/auth/enrol", None, Some(&enrol));
+    assert_eq!(status, 404, "a used link must not work twice");
+    let (status, body) = server.request(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(&login_body("new@example.jp", STRONG)),
+    );
+    assert_eq!(status, 200, "{body}");
+    server.stop();
+}
+
+#[test]
+fn a_locked_account_stays_locked_after_a_restart() {
+    let (_dir, db) = temp_db();
+    ok(&kizuki_with_stdin(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "r@example.jp",
+            "--role",
+            "responder",
+        ],
+        &format!("{STRONG}\n"),
+    ));
+    let server = Server::start(&db);
+    for attempt in 1..=6 {
+        let (status, body) = server.request(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(&login_body(
+                "r@example.jp",
+                &format!("wrong-guess-number-{attempt}"),
+            )),
+        );
+        assert_eq!(status, 401, "attempt {attempt}: {body}");
+    }
+    let (status, locked_body) = server.request(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(&login_body("r@example.jp", STRONG)),
+    );
+    assert_eq!(
+        status, 401,
+        "the right password during a lock-out: {locked_body}"
+    );
+    server.stop();
+
+    let server = Server::start(&db);
+    let (status, body) = server.request(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(&login_body("r@example.jp", STRONG)),
+    );
+    assert_eq!(status, 401, "still locked after a restart: {body}");
+    // The same answer as an unknown account: nothing tells the guesser it is locked.
+    let (_, unknown) = server.request(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(&login_body("nobody@example.jp", STRONG)),
+    );
+    assert_eq!(body, unknown);
+    server.stop();
+}
+
+#[test]
+fn audit_verify_finds_a_record_changed_with_sql() {
+    let (dir, db) = temp_db();
+    ok(&kizuki_with_stdin(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "a@example.jp",
+            "--role",
+            "responder",
+        ],
+        &format!("{STRONG}\n"),
+    ));
+    ok(&kizuki(&db, &["token", "create", "--user", "a@example.jp"]));
+    let server = Server::start(&db);
+    for password in ["wrong-password-one", STRONG] {
+        server.request(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(&login_body("a@example.jp", password)),
+        );
+    }
+    server.stop();
+    let out = ok(&kizuki(&db, &["audit", "verify"]));
+    assert!(out.contains("intact: 4 records"), "{out}");
+    assert!(dir.path().join("nested/audit.key").exists());
+
+    let path = dir.path().join("nested/kizuki.db");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        let changed = sqlx::query("UPDATE audit_log SET outcome = 'ok' WHERE seq = 3")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(changed.rows_affected(), 1);
+        conn.close().await.unwrap();
+    });
+    let out = kizuki(&db, &["audit", "verify"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("BROKEN at record 3"), "{text}");
 }

@@ -86,7 +86,7 @@ pub struct IncidentPage {
     responses((status = 200, body = IncidentPage), (status = 400, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
-    _user: AuthUser,
+    principal: crate::access::Principal,
     ApiQuery(p): ApiQuery<ListParams>,
 ) -> ApiResult<Json<IncidentPage>> {
     let limit = p.limit.unwrap_or(IncidentFilter::DEFAULT_LIMIT);
@@ -104,6 +104,7 @@ pub async fn list(
         text: p.q.filter(|q| !q.trim().is_empty()),
         before_id: p.before,
         limit,
+        viewer: Some(principal.viewer()),
     };
     let page = state.store.list_incidents(&filter).await?;
     Ok(Json(IncidentPage {

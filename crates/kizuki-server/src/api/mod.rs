@@ -7,17 +7,21 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::error::ApiError;
 
+pub mod auth;
 pub mod decisions;
 pub mod evidence;
 pub mod incidents;
 pub mod legal_clocks;
+pub mod members;
 pub mod meta;
 pub mod observables;
 pub mod parties;
 pub mod reference;
+pub mod reports;
 pub mod sweeps;
 pub mod tasks;
 pub mod timeline;
+pub mod users;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -51,13 +55,37 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(meta::severity_ladder))
         .routes(routes!(meta::list_playbooks))
         .routes(routes!(meta::get_playbook))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::enrol))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(auth::list_sessions))
+        .routes(routes!(auth::revoke_session))
+        .routes(routes!(auth::start_totp))
+        .routes(routes!(auth::confirm_totp))
+        .routes(routes!(auth::list_tokens, auth::create_token))
+        .routes(routes!(auth::revoke_token))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::update))
+        .routes(routes!(users::reset_mfa))
+        .routes(routes!(users::audit_log))
+        .routes(routes!(users::verify_audit))
+        .routes(routes!(members::list, members::add))
+        .routes(routes!(members::remove))
+        .routes(routes!(reports::file))
 }
 
-/// Reads an incident or answers 404.
+/// Reads an incident or answers 404. Under `/api/v1/incidents/{id}` the gate has just read
+/// (and admitted) it; that copy is used instead of a second read.
 pub(crate) async fn load_incident(
     state: &AppState,
     id: i64,
 ) -> Result<kizuki_domain::incident::Incident, ApiError> {
+    if let Ok(Some(incident)) =
+        crate::access::ADMITTED_INCIDENT.try_with(|i| (i.id == id).then(|| i.clone()))
+    {
+        return Ok(incident);
+    }
     state
         .store
         .get_incident(id)

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::load_incident;
 use crate::AppState;
+use crate::access::Principal;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 
 /// An observable with the other incidents that share it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -26,7 +27,7 @@ pub struct ObservableView {
     responses((status = 200, body = Vec<ObservableView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
-    _user: AuthUser,
+    principal: Principal,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Vec<ObservableView>>> {
     load_incident(&state, id).await?;
@@ -34,7 +35,12 @@ pub async fn list(
     for observable in state.store.list_observables(id).await? {
         let shared_with = state
             .store
-            .incidents_sharing(observable.kind, &observable.normalized, Some(id))
+            .incidents_sharing(
+                observable.kind,
+                &observable.normalized,
+                Some(id),
+                Some(&principal.viewer()),
+            )
             .await?;
         out.push(ObservableView {
             observable,
@@ -51,13 +57,13 @@ pub async fn list(
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn add(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    principal: Principal,
     ApiPath(id): ApiPath<i64>,
     ApiJson(new): ApiJson<NewObservable>,
 ) -> ApiResult<(StatusCode, Json<ObservableView>)> {
     tracing::info!(
         incident = id,
-        user = user.id,
+        user = principal.user.id,
         action = "add",
         "observables write"
     );
@@ -70,7 +76,12 @@ pub async fn add(
         .await?;
     let shared_with = state
         .store
-        .incidents_sharing(observable.kind, &observable.normalized, Some(id))
+        .incidents_sharing(
+            observable.kind,
+            &observable.normalized,
+            Some(id),
+            Some(&principal.viewer()),
+        )
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -95,7 +106,7 @@ pub struct SearchParams {
         (status = 400, body = Problem, content_type = "application/problem+json")))]
 pub async fn search(
     State(state): State<AppState>,
-    _user: AuthUser,
+    principal: Principal,
     ApiQuery(p): ApiQuery<SearchParams>,
 ) -> ApiResult<Json<Vec<SharedObservable>>> {
     let normalized = normalize(p.kind, &p.value).map_err(|message| ApiError::BadQuery {
@@ -105,7 +116,7 @@ pub async fn search(
     Ok(Json(
         state
             .store
-            .incidents_sharing(p.kind, &normalized, None)
+            .incidents_sharing(p.kind, &normalized, None, Some(&principal.viewer()))
             .await?,
     ))
 }

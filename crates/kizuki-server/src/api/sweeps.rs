@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::load_incident;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiPath, AuthUser};
+use crate::extract::ApiPath;
 
 /// The largest log one request may carry. Bigger sets belong to `kizuki hunt`.
 pub const SWEEP_BODY_LIMIT: usize = 64 * 1024 * 1024;
@@ -68,7 +68,7 @@ fn indicator_kind(kind: ObservableKind) -> IndicatorKind {
         (status = 422, description = "Empty upload or nothing known to sweep for", body = Problem, content_type = "application/problem+json")))]
 pub async fn sweep(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    principal: crate::access::Principal,
     ApiPath(id): ApiPath<i64>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
@@ -98,7 +98,10 @@ pub async fn sweep(
     if body.is_empty() {
         return Err(kizuki_domain::ValidationError::one("body", "the upload is empty").into());
     }
-    let observables = state.store.list_all_observables(MAX_INDICATORS).await?;
+    let observables = state
+        .store
+        .list_all_observables(MAX_INDICATORS, Some(&principal.viewer()))
+        .await?;
     let mut seen = std::collections::HashSet::new();
     let indicators: Vec<kizuki_hunt::ioc::Indicator> = observables
         .into_iter()
@@ -141,7 +144,7 @@ pub async fn sweep(
     let attached = crate::hunting::attach(&state, id, &scan.outcome).await?;
     tracing::info!(
         incident = id,
-        user = user.id,
+        user = principal.user.id,
         hits = scan.hits.len(),
         "indicator sweep"
     );
