@@ -29,6 +29,16 @@ pub struct AuthSettings {
     pub public_reports: bool,
     /// The address users reach Kizuki at, for links (enrolment).
     pub public_url: Option<String>,
+    /// Roles that must set up a second factor besides those that always must (admin,
+    /// incident commander).
+    pub mfa_also_for: Vec<kizuki_domain::user::Role>,
+}
+
+impl AuthSettings {
+    /// Whether `role` must have a second factor before doing anything else.
+    pub fn requires_mfa(&self, role: kizuki_domain::user::Role) -> bool {
+        role.requires_mfa() || self.mfa_also_for.contains(&role)
+    }
 }
 
 impl Default for AuthSettings {
@@ -40,6 +50,7 @@ impl Default for AuthSettings {
             lockout: kizuki_auth::lockout::LockoutPolicy::default(),
             public_reports: true,
             public_url: None,
+            mfa_also_for: Vec::new(),
         }
     }
 }

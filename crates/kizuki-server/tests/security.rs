@@ -654,6 +654,7 @@ on_both_stores!(
     login_and_its_defences,
     totp_second_factor,
     mfa_is_mandatory_for_admins_and_commanders,
+    mfa_can_be_required_for_other_roles,
     csrf_protects_session_writes,
     sessions_end_when_they_should,
     need_to_know,
@@ -1380,6 +1381,25 @@ async fn totp_second_factor(backend: Backend) {
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.describe());
     assert_eq!(res.json()["user"]["mfa_enabled"], false);
+}
+
+/// `mfa_required_roles` makes other roles enrol a second factor too.
+async fn mfa_can_be_required_for_other_roles(backend: Backend) {
+    let env = Env::new(backend).await;
+    let p = env.person(Role::Responder, "strict-responder").await;
+    env.set_password(p.id(), PASSWORD).await;
+    let login = json!({"email": "strict-responder@example.jp", "password": PASSWORD});
+    let res = env.api().login(login.clone()).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.describe());
+    assert_eq!(res.json()["stage"], "full");
+    let strict = env.with_auth(AuthSettings {
+        mfa_also_for: vec![Role::Responder],
+        ..AuthSettings::default()
+    });
+    let res = strict.login(login).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.describe());
+    assert_eq!(res.json()["stage"], "enrol_mfa");
+    assert_eq!(res.json()["mfa_enrolment_required"], true);
 }
 
 /// An administrator or commander without a second factor can only set one up.

@@ -72,7 +72,7 @@ pub enum BackupCommand {
     /// (never the one just made).
     Create {
         /// Folder that holds the backups (created if missing).
-        #[arg(long, value_name = "DIR")]
+        #[arg(long, value_name = "DIR", default_value = "backups")]
         to: PathBuf,
         /// Data directory with `files/` and `audit.key` (default: the SQLite file's folder;
         /// for PostgreSQL `data`). A configured `audit_key_file` is used wherever it is.
@@ -120,7 +120,12 @@ pub enum BackupCommand {
     /// Apply retention to a folder of backups without making a new one.
     Prune {
         /// Folder that holds the backups.
-        #[arg(long = "dir", visible_alias = "to", value_name = "DIR")]
+        #[arg(
+            long = "dir",
+            visible_alias = "to",
+            value_name = "DIR",
+            default_value = "backups"
+        )]
         dir: PathBuf,
         #[command(flatten)]
         retention: RetentionArgs,

@@ -54,6 +54,9 @@ pub struct FileConfig {
     pub public_reports: Option<bool>,
     /// The address users reach Kizuki at, e.g. `https://kizuki.example.jp` (for links).
     pub public_url: Option<String>,
+    /// Roles that must use TOTP besides admin and incident_commander (who always must).
+    #[serde(default)]
+    pub mfa_required_roles: Vec<String>,
 }
 
 impl FileConfig {
@@ -187,6 +190,12 @@ impl FileConfig {
                 bail!("public_url: must start with https:// or http:// (got `{url}`)");
             }
             auth.public_url = Some(url.trim_end_matches('/').to_owned());
+        }
+        for role in &self.mfa_required_roles {
+            auth.mfa_also_for.push(
+                role.parse()
+                    .map_err(|e| anyhow::anyhow!("mfa_required_roles: {e}"))?,
+            );
         }
         auth.secure_cookies = serving_tls
             || self

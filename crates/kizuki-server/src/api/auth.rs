@@ -28,8 +28,9 @@ use crate::{AppState, credentials};
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
-    /// The 6-digit code from the authenticator app, when the account has one.
-    #[serde(default)]
+    /// The 6-digit code from the authenticator app, when the account has one
+    /// (also accepted as `totp`, `otp` or `code`).
+    #[serde(default, alias = "totp", alias = "otp", alias = "code")]
     pub totp_code: Option<String>,
     /// A one-time recovery code instead of `totp_code`.
     #[serde(default)]
@@ -169,7 +170,7 @@ pub async fn login(
         }
     }
     state.store.clear_login_failures(&key).await?;
-    let stage = if user.role.requires_mfa() && !user.mfa_enabled {
+    let stage = if state.auth.requires_mfa(user.role) && !user.mfa_enabled {
         SessionStage::EnrolMfa
     } else {
         SessionStage::Full
