@@ -277,6 +277,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let json = serde_json::to_string_pretty(&export)?;
+            // A copy is leaving Kizuki: the audit log says who took it, even from the shell.
+            security_cmd::audit(
+                state.store.as_ref(),
+                &file,
+                &cli.database,
+                "export.incident",
+                format!("/api/v1/incidents/{id}"),
+                serde_json::json!({ "via": "cli", "to": output.as_ref().map(|p| p.display().to_string()) }),
+            )
+            .await?;
             match output {
                 Some(path) => {
                     std::fs::write(&path, json)
@@ -442,7 +452,21 @@ async fn incident(
                     state.settings.start_basis,
                 )
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let incident = state.store.create_incident(&fields, &[], None, now).await?;
+            let clocks =
+                kizuki_domain::legal_clock::statutory_clock_fields(&fields.impact, fields.aware_at);
+            let incident = state
+                .store
+                .create_incident(&fields, &clocks, None, now)
+                .await?;
+            security_cmd::audit(
+                state.store.as_ref(),
+                file,
+                database,
+                "POST /api/v1/incidents",
+                format!("/api/v1/incidents/{}", incident.id),
+                serde_json::json!({ "via": "cli" }),
+            )
+            .await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&incident)?);
             } else {
@@ -561,6 +585,15 @@ async fn timeline(
         .store
         .add_timeline_entry(incident, &fields, None, now)
         .await?;
+    security_cmd::audit(
+        state.store.as_ref(),
+        file,
+        database,
+        "POST /api/v1/incidents/{id}/timeline",
+        format!("/api/v1/incidents/{incident}/timeline"),
+        serde_json::json!({ "via": "cli", "entry": entry.id }),
+    )
+    .await?;
     let label = kizuki_domain::timeline::day_label(
         found.start_date,
         entry.occurred_at,

@@ -101,7 +101,7 @@ fn read_password(email: &str) -> anyhow::Result<String> {
 }
 
 /// Appends an operator's action to the audit chain.
-async fn audit(
+pub(crate) async fn audit(
     store: &dyn kizuki_store::Store,
     file: &FileConfig,
     database: &str,

@@ -214,6 +214,12 @@ fn administrator_flow_from_user_to_export() {
     assert_eq!(export["timeline"][0]["day_label"], "7日目 8:30");
     let err = failed(&kizuki(&db, &["export", "incident", "999"]));
     assert!(err.contains("999"), "{err}");
+
+    // What the operator did from the shell is in the audit log too, and the chain holds.
+    let verified: Value =
+        serde_json::from_str(&ok(&kizuki(&db, &["--json", "audit", "verify"]))).unwrap();
+    assert_eq!(verified["intact"], true, "{verified}");
+    assert!(verified["records"].as_u64().unwrap() >= 4, "{verified}");
 }
 
 #[test]
