@@ -15,6 +15,7 @@ use kizuki_server::AppState;
 mod backup;
 mod config;
 mod hunt_cmd;
+mod library_cmd;
 mod security_cmd;
 
 use config::{DEFAULT_DATABASE_URL, FileConfig, open_store, redact_url};
@@ -99,6 +100,11 @@ enum Command {
     Backup {
         #[command(subcommand)]
         command: backup::BackupCommand,
+    },
+    /// Browse the reference library: the study's ten cases
+    Library {
+        #[command(subcommand)]
+        command: library_cmd::LibraryCommand,
     },
 }
 
@@ -300,6 +306,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backup { command } => {
             let audit_key = file.audit_key_file.as_deref();
             backup::run(&cli.database, audit_key, cli.json, command).await
+        }
+        Command::Library { command } => {
+            library_cmd::run(command, file.settings()?.language, cli.json)
         }
         Command::Hunt(args) => {
             // Check the incident first: a long scan should not end in "no such incident".

@@ -690,3 +690,100 @@ fn audit_verify_finds_a_record_changed_with_sql() {
     assert!(!out.status.success(), "{text}");
     assert!(text.contains("BROKEN at record 3"), "{text}");
 }
+
+/// The numbered lines of `kizuki library list` (the header is not numbered).
+fn case_lines(out: &str) -> Vec<&str> {
+    out.lines()
+        .filter(|l| {
+            l.trim_start()
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit())
+        })
+        .collect()
+}
+
+#[test]
+fn library_lists_filters_and_shows_the_ten_cases_without_a_database() {
+    let (dir, db) = temp_db();
+
+    let out = ok(&kizuki(&db, &["library", "list", "--lang", "en"]));
+    assert_eq!(case_lines(&out).len(), 10, "{out}");
+    assert!(
+        out.contains("Hijacked cloud-service accounts"),
+        "English titles: {out}"
+    );
+    let out = ok(&kizuki(&db, &["library", "list", "--lang", "ja"]));
+    assert!(out.contains("外部クラウドサービスの乗っ取り"), "{out}");
+
+    // Spoofed e-mail is the way in for cases 3, 4 and 7 only.
+    let out = ok(&kizuki(
+        &db,
+        &["library", "list", "--attack-vector", "phishing_email"],
+    ));
+    let numbers: Vec<&str> = case_lines(&out)
+        .iter()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(numbers, ["3", "4", "7"], "{out}");
+    let out = ok(&kizuki(
+        &db,
+        &[
+            "library",
+            "list",
+            "--lesson-category",
+            "supply_chain",
+            "--organisation-type",
+            "academic_research",
+        ],
+    ));
+    let lines = case_lines(&out);
+    assert_eq!(lines.len(), 1, "only case 8: {out}");
+    assert!(lines[0].trim_start().starts_with("8 "), "{out}");
+
+    let out = ok(&kizuki(&db, &["--json", "library", "list"]));
+    let list: Value = serde_json::from_str(&out).unwrap();
+    let items = list.as_array().unwrap();
+    assert_eq!(items.len(), 10, "{out}");
+    assert_eq!(items[7]["id"], "case-08");
+    assert_eq!(items[7]["organisation_type"], "academic_research");
+
+    let out = ok(&kizuki(&db, &["library", "show", "8", "--lang", "en"]));
+    assert!(
+        out.contains("Hijacked cloud-service accounts open the way"),
+        "{out}"
+    );
+    assert!(out.contains("Day 3"), "{out}");
+    assert!(out.contains("1+ month before"), "{out}");
+    assert!(out.contains("Root cause"), "{out}");
+    assert!(out.contains("Supply chain"), "lessons by category: {out}");
+    assert!(out.contains("NISC (April 2022)"), "credit: {out}");
+    let out = ok(&kizuki(
+        &db,
+        &["library", "show", "case-08", "--lang", "ja"],
+    ));
+    assert!(out.contains("3日目"), "{out}");
+    assert!(out.contains("出典：NISC"), "{out}");
+
+    let out = ok(&kizuki(&db, &["--json", "library", "show", "8"]));
+    let case: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(case["number"], 8);
+    assert!(case["timeline"].as_array().unwrap().len() > 5, "{out}");
+
+    let err = failed(&kizuki(&db, &["library", "show", "99"]));
+    assert!(err.contains("99"), "{err}");
+    assert!(err.contains("1, 2, 3, 4, 5, 6, 7, 8, 9, 10"), "{err}");
+
+    let err = failed(&kizuki(
+        &db,
+        &["library", "list", "--attack-vector", "carrier_pigeon"],
+    ));
+    assert!(err.contains("carrier_pigeon"), "{err}");
+    assert!(
+        err.contains("phishing_email") && err.contains("unknown_malware"),
+        "allowed values: {err}"
+    );
+
+    // The library is built in: no database was created or opened.
+    assert!(!dir.path().join("nested").exists());
+}
