@@ -229,13 +229,6 @@ pub struct ApiToken {
     pub revoked_at: Option<Timestamp>,
 }
 
-/// Hashes a token secret for storage and lookup. Tokens are 256-bit random values, so a
-/// fast hash is enough; a slow one would only slow every API request.
-pub fn token_hash(secret: &str) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(secret.as_bytes()))
-}
-
 /// The prefix that makes a leaked Kizuki token recognisable to secret scanners.
 pub const TOKEN_PREFIX: &str = "kzk_";
 
@@ -250,12 +243,5 @@ mod tests {
         assert_eq!(u.display_name, "csirt@example.jp");
         let e = NewUser::new("not-an-address", "", Role::Responder).unwrap_err();
         assert_eq!(e.errors[0].field, "email");
-    }
-
-    #[test]
-    fn token_hash_is_stable_hex() {
-        assert_eq!(token_hash("kzk_a"), token_hash("kzk_a"));
-        assert_ne!(token_hash("kzk_a"), token_hash("kzk_b"));
-        assert_eq!(token_hash("x").len(), 64);
     }
 }

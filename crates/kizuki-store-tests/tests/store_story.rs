@@ -27,7 +27,7 @@ use kizuki_domain::timeline::{
 };
 use kizuki_domain::user::{
     LoginFailures, Member, NewSession, NewUser, Role, SessionStage, TokenAccess, TokenResource,
-    TokenScope, User, token_hash,
+    TokenScope, User,
 };
 use kizuki_store::{CustodyRecord, Store, StoreError, TaskCompletion, TaskUpdate, TimelineQuery};
 
@@ -2059,11 +2059,11 @@ impl AuditSealer for TestSealer {
     fn seal_record(&self, seq: i64, event: &AuditEvent, prev_hash: &str) -> String {
         // `Debug` of the event includes the instant at full precision, so a record sealed
         // before it was cut to the stored precision would not verify.
-        token_hash(&format!("record|{seq}|{event:?}|{prev_hash}"))
+        kizuki_auth::secret::hash_secret(&format!("record|{seq}|{event:?}|{prev_hash}"))
     }
 
     fn seal_head(&self, seq: i64, hash: &str) -> String {
-        token_hash(&format!("head|{seq}|{hash}"))
+        kizuki_auth::secret::hash_secret(&format!("head|{seq}|{hash}"))
     }
 }
 
