@@ -52,6 +52,11 @@ string_enum! {
         ReadAudit => "read_audit",
         /// Read the reference library, playbooks and settings.
         ReadReference => "read_reference",
+        /// Write the after-action review: its narrative, lessons and corrective actions.
+        WriteReview => "write_review",
+        /// Start, pace and end tabletop exercises (the facilitator's part; participants
+        /// record their moves with `WriteTimeline`).
+        RunExercise => "run_exercise",
     }
 }
 
@@ -76,6 +81,7 @@ impl Role {
                     | A::Decide
                     | A::Export
                     | A::ReadReference
+                    | A::WriteReview
             ),
             R::PrLegal => matches!(
                 action,
@@ -87,6 +93,7 @@ impl Role {
                     | A::WriteLegalClocks
                     | A::Export
                     | A::ReadReference
+                    | A::WriteReview
             ),
             R::BusinessUnit => matches!(
                 action,

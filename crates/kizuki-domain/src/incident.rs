@@ -143,6 +143,8 @@ pub struct Incident {
     pub impact: Impact,
     /// Need-to-know: only members may see it.
     pub restricted: bool,
+    /// A tabletop exercise, not a real incident: left out of lists and counts unless asked for.
+    pub exercise: bool,
     /// Incremented on every change; a write must name the version it read.
     pub version: i64,
     pub created_by: Option<i64>,
@@ -471,6 +473,19 @@ pub struct IncidentFilter {
     /// Only what this person may see (`None`: everything, for the operator's CLI).
     #[serde(skip)]
     pub viewer: Option<crate::access::Viewer>,
+    /// Real incidents, exercises, or both (real incidents only by default).
+    pub exercises: ExerciseFilter,
+}
+
+/// Whether a list of incidents holds real incidents, tabletop exercises, or both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExerciseFilter {
+    /// Real incidents only: exercises never inflate what the organisation reports.
+    #[default]
+    Exclude,
+    Include,
+    Only,
 }
 
 impl IncidentFilter {
@@ -523,6 +538,7 @@ mod tests {
             affected_assets: vec![],
             impact: Impact::default(),
             restricted: false,
+            exercise: false,
             version: 1,
             created_by: None,
             created_at: "2026-01-05T00:00:00Z".parse().unwrap(),

@@ -123,6 +123,8 @@ string_enum! {
         Observables => "observables",
         LegalClocks => "legal_clocks",
         Reference => "reference",
+        /// Reviews, lessons, corrective actions, reports and exercises.
+        Review => "review",
         Users => "users",
         Audit => "audit",
     }

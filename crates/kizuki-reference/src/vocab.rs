@@ -2,6 +2,9 @@
 
 use kizuki_domain::settings::Language;
 
+/// The appendix categories are the domain's, since incidents' own lessons use them too.
+pub use kizuki_domain::review::LessonCategory;
+
 /// A string did not name any variant of one of this crate's vocabularies.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {kind} `{value}`; expected one of: {expected}")]
@@ -59,29 +62,6 @@ macro_rules! vocabulary {
             }
         }
     };
-}
-
-vocabulary! {
-    /// The categories into which the study's appendix sorts what organisations learned
-    /// (付録「組織がインシデント経験から得た主な気付きと取組みの一覧」), in the appendix's order.
-    pub enum LessonCategory: "lesson category" {
-        Ceo => "ceo", "経営トップ（CEO）", "CEO";
-        Management => "management", "経営課題", "Management issues";
-        GoalSetting => "goal_setting", "目標設定", "Goal setting";
-        BusinessRecovery => "business_recovery", "事業の復旧", "Business recovery";
-        StaffingTraining => "staffing_training", "人材の確保と育成", "Staffing and training";
-        EmployeeEducation => "employee_education", "従業員教育", "Employee education";
-        Customers => "customers", "顧客", "Customers";
-        SupplyChain => "supply_chain", "サプライチェーン", "Supply chain";
-        Culture => "culture", "組織文化", "Culture";
-        Organisation => "organisation", "組織体制", "Organisation";
-        InformationAssetManagement => "information_asset_management", "情報・資産の管理", "Information and asset management";
-        IncidentProcedures => "incident_procedures", "インシデント対応手続き", "Incident procedures";
-        DamageMitigation => "damage_mitigation", "被害の軽減", "Damage mitigation";
-        DetectionEnvironment => "detection_environment", "攻撃の検知環境", "Detection environment";
-        InformationSharing => "information_sharing", "情報共有", "Information sharing";
-        FactoriesProduction => "factories_production", "工場・生産現場", "Factories and production sites";
-    }
 }
 
 vocabulary! {

@@ -21,16 +21,26 @@
 //! Day-N labels and holiday marks are the domain's ([`kizuki_domain::timeline::day_label`]),
 //! so a report reads exactly like the live timeline. The HTML carries no inline script or
 //! style, because the server's Content-Security-Policy forbids both.
+//!
+//! All three renderers (Markdown, HTML, [`pdf`]) follow one reading order, so they cannot
+//! disagree about what a report contains. The PDF is typeset in the process by typst,
+//! with a fixed template and a font compiled into the binary: nothing is fetched, no
+//! system font is consulted, and the same report gives the same bytes everywhere. User
+//! text never becomes typst source: the report is handed to the template as JSON in a
+//! virtual file and placed as text, because escaping typst markup by hand is one missed
+//! character away from letting an incident title run code in the typesetter.
 
 pub mod figures;
 pub mod html;
 pub mod markdown;
 mod model;
+pub mod pdf;
 mod text;
 mod walk;
 
 pub use figures::{Figure, Figures, Marker};
 pub use model::{
     AfterActionReport, CauseAnalysis, CellItem, DecisionSummary, ReaderLevel, ReportInput,
-    ReviewFields, ReviewLesson, Section, TaskSummary, TimelineRow, TimelineTable, build,
+    ReviewFields, ReviewLesson, Section, TaskSummary, TimelineRow, TimelineTable, action_line,
+    build,
 };

@@ -4,6 +4,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use kizuki_domain::decision::Decision;
 use kizuki_domain::incident::Incident;
+use kizuki_domain::review::{ActionStatus, CorrectiveAction, ReviewNarrative};
 use kizuki_domain::settings::{Language, OrgSettings};
 use kizuki_domain::task::{Task, TaskStatus};
 use kizuki_domain::timeline::{EntryKind, Lane, TimelineEntry, day_label};
@@ -12,21 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::figures::{self, Figures};
 
-/// Who the report is written for; the study marks each case 基礎 or 応用.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReaderLevel {
-    Basic,
-    Advanced,
-}
-
-/// A technical cause and the organisational cause that let it happen.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CauseAnalysis {
-    pub technical: String,
-    /// The organisational root cause behind the technical one.
-    pub organisational: String,
-}
+/// The reader level and cause pair are the domain's, since reviews are stored with them.
+pub use kizuki_domain::review::{CauseAnalysis, ReaderLevel};
 
 /// A lesson, filed under the study's appendix categories, with what is being done about it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +39,50 @@ pub struct ReviewFields {
     pub damage_limiters: Vec<String>,
     pub lessons: Vec<ReviewLesson>,
     pub challenges: Vec<String>,
+}
+
+impl ReviewFields {
+    /// A stored review's narrative with the incident's lessons.
+    pub fn from_parts(narrative: &ReviewNarrative, lessons: Vec<ReviewLesson>) -> Self {
+        let n = narrative.clone();
+        Self {
+            reader_level: n.reader_level,
+            organisation_profile: n.organisation_profile,
+            main_cause: n.main_cause,
+            situation: n.situation,
+            background: n.background,
+            causes: n.causes,
+            damage_limiters: n.damage_limiters,
+            lessons,
+            challenges: n.challenges,
+        }
+    }
+}
+
+/// One corrective action as a line of a lesson's "action" cell: what, who, by when, and
+/// where it stands, so a printed report shows whether the lesson was acted on.
+pub fn action_line(a: &CorrectiveAction, lang: Language) -> String {
+    use ActionStatus::*;
+    let status = match (a.status, lang) {
+        (Open, Language::Ja) => "未着手",
+        (InProgress, Language::Ja) => "対応中",
+        (Done, Language::Ja) => "完了",
+        (Cancelled, Language::Ja) => "中止",
+        (Open, Language::En) => "open",
+        (InProgress, Language::En) => "in progress",
+        (Done, Language::En) => "done",
+        (Cancelled, Language::En) => "cancelled",
+    };
+    match lang {
+        Language::Ja => format!(
+            "{}（担当: {}、期限: {}、{}）",
+            a.title, a.owner, a.due_date, status
+        ),
+        Language::En => format!(
+            "{} (owner: {}, due {}, {})",
+            a.title, a.owner, a.due_date, status
+        ),
+    }
 }
 
 /// Everything the caller gathers for one report.

@@ -375,6 +375,98 @@ pub const POLICIES: &[RoutePolicy] = &[
         "/api/v1/settings/severity",
         Role(A::ReadReference),
         R::Reference,
+    ), // Review and learning: the after-action review, lessons, corrective actions, exercises.
+    rule(
+        "GET",
+        "/api/v1/incidents/{id}/review",
+        Role(A::ReadIncidents),
+        R::Review,
+    ),
+    rule(
+        "PUT",
+        "/api/v1/incidents/{id}/review",
+        Role(A::WriteReview),
+        R::Review,
+    ),
+    rule(
+        "GET",
+        "/api/v1/incidents/{id}/lessons",
+        Role(A::ReadIncidents),
+        R::Review,
+    ),
+    rule(
+        "POST",
+        "/api/v1/incidents/{id}/lessons",
+        Role(A::WriteReview),
+        R::Review,
+    ),
+    rule(
+        "PUT",
+        "/api/v1/incidents/{id}/lessons/{lesson_id}",
+        Role(A::WriteReview),
+        R::Review,
+    ),
+    rule(
+        "POST",
+        "/api/v1/incidents/{id}/lessons/{lesson_id}/actions",
+        Role(A::WriteReview),
+        R::Review,
+    ),
+    rule(
+        "GET",
+        "/api/v1/incidents/{id}/report",
+        Role(A::Export),
+        R::Review,
+    ),
+    rule("GET", "/api/v1/lessons", Role(A::ReadIncidents), R::Review),
+    rule(
+        "GET",
+        "/api/v1/corrective-actions",
+        Role(A::ReadIncidents),
+        R::Review,
+    ),
+    rule(
+        "PATCH",
+        "/api/v1/corrective-actions/{action_id}",
+        Role(A::WriteReview),
+        R::Review,
+    ),
+    rule(
+        "GET",
+        "/api/v1/exercises",
+        Role(A::ReadReference),
+        R::Review,
+    ),
+    rule("POST", "/api/v1/exercises", Role(A::RunExercise), R::Review),
+    rule(
+        "GET",
+        "/api/v1/exercises/{exercise_id}",
+        Role(A::ReadReference),
+        R::Review,
+    ),
+    rule(
+        "POST",
+        "/api/v1/exercises/{exercise_id}/advance",
+        Role(A::RunExercise),
+        R::Review,
+    ),
+    rule(
+        "POST",
+        "/api/v1/exercises/{exercise_id}/actions",
+        Role(A::WriteTimeline),
+        R::Review,
+    ),
+    rule(
+        "POST",
+        "/api/v1/exercises/{exercise_id}/end",
+        Role(A::RunExercise),
+        R::Review,
+    ),
+    rule(
+        "GET",
+        "/api/v1/exercises/{exercise_id}/report",
+        Role(A::ReadReference),
+        R::Review,
     ),
 ];
 

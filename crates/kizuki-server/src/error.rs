@@ -133,7 +133,7 @@ impl ApiError {
             ApiError::Store(StoreError::NotFound { .. }) => {
                 (StatusCode::NOT_FOUND, "not-found", "Not found")
             }
-            ApiError::Store(StoreError::Conflict { .. }) => {
+            ApiError::Store(StoreError::Conflict { .. } | StoreError::Stale { .. }) => {
                 (StatusCode::CONFLICT, "conflict", "Edit conflict")
             }
             ApiError::Store(StoreError::Duplicate { .. }) => {
@@ -158,7 +158,8 @@ impl ApiError {
                 self.to_string(),
                 vec![FieldError::new(field.clone(), message.clone())],
             ),
-            ApiError::Store(StoreError::Conflict { .. }) | ApiError::Conflict { .. } => (
+            ApiError::Store(StoreError::Conflict { .. } | StoreError::Stale { .. })
+            | ApiError::Conflict { .. } => (
                 format!("{self}. Reload, re-apply your change and send the new version."),
                 vec![FieldError::new("version", "is stale")],
             ),

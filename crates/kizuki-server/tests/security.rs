@@ -120,6 +120,23 @@ const MATRIX: &[(&str, &str, Via, [bool; 8])] = &[
     ("GET",    "/api/v1/playbooks",                                     A, [Y, Y, Y, Y, Y, Y, N, Y]),
     ("GET",    "/api/v1/playbooks/{id}",                                A, [Y, Y, Y, Y, Y, Y, N, Y]),
     ("GET",    "/api/v1/settings/severity",                             A, [Y, Y, Y, Y, Y, Y, N, Y]),
+    ("GET",    "/api/v1/incidents/{id}/review",                         A, [Y, Y, Y, Y, Y, Y, Y, Y]),
+    ("PUT",    "/api/v1/incidents/{id}/review",                         A, [Y, Y, Y, Y, Y, N, N, N]),
+    ("GET",    "/api/v1/incidents/{id}/lessons",                        A, [Y, Y, Y, Y, Y, Y, Y, Y]),
+    ("POST",   "/api/v1/incidents/{id}/lessons",                        A, [Y, Y, Y, Y, Y, N, N, N]),
+    ("PUT",    "/api/v1/incidents/{id}/lessons/{lesson_id}",            A, [Y, Y, Y, Y, Y, N, N, N]),
+    ("POST",   "/api/v1/incidents/{id}/lessons/{lesson_id}/actions",    A, [Y, Y, Y, Y, Y, N, N, N]),
+    ("GET",    "/api/v1/incidents/{id}/report",                         A, [Y, Y, Y, Y, Y, N, N, N]),
+    ("GET",    "/api/v1/lessons",                                       A, [Y, Y, Y, Y, Y, Y, Y, Y]),
+    ("GET",    "/api/v1/corrective-actions",                            A, [Y, Y, Y, Y, Y, Y, Y, Y]),
+    ("PATCH",  "/api/v1/corrective-actions/{action_id}",                A, [Y, Y, Y, Y, Y, N, N, N]),
+    ("GET",    "/api/v1/exercises",                                     A, [Y, Y, Y, Y, Y, Y, N, Y]),
+    ("POST",   "/api/v1/exercises",                                     A, [Y, Y, Y, N, N, N, N, N]),
+    ("GET",    "/api/v1/exercises/{exercise_id}",                       A, [Y, Y, Y, Y, Y, Y, N, Y]),
+    ("POST",   "/api/v1/exercises/{exercise_id}/advance",               A, [Y, Y, Y, N, N, N, N, N]),
+    ("POST",   "/api/v1/exercises/{exercise_id}/actions",               A, [Y, Y, Y, Y, Y, Y, N, Y]),
+    ("POST",   "/api/v1/exercises/{exercise_id}/end",                   A, [Y, Y, Y, N, N, N, N, N]),
+    ("GET",    "/api/v1/exercises/{exercise_id}/report",                A, [Y, Y, Y, Y, Y, Y, N, Y]),
 ];
 
 /// The routes that answer without signing in.
@@ -674,6 +691,11 @@ struct Fixture {
     evidence: i64,
     clock: i64,
     party: i64,
+    lesson: i64,
+    action: i64,
+    /// A tabletop exercise (of reference case 8) and the incident it runs on.
+    exercise: i64,
+    exercise_incident: i64,
     /// A user who may be removed, reset and edited at will.
     spare: i64,
 }
@@ -732,6 +754,27 @@ async fn furnish(api: &Api, owner: &str, incident: i64, spare: i64) -> Fixture {
     .await;
     api.post(owner, &format!("{base}/members"), json!({"user_id": spare}))
         .await;
+    let lesson = api
+        .post(
+            owner,
+            &format!("{base}/lessons"),
+            json!({"text": "Keep an offline copy of the contact list", "categories": ["information_sharing"]}),
+        )
+        .await;
+    let action = api
+        .post(
+            owner,
+            &format!("{base}/lessons/{}/actions", id_of(&lesson)),
+            json!({"title": "Print the call tree", "owner": "CSIRT", "due_date": "2026-09-30"}),
+        )
+        .await;
+    let exercise = api
+        .post(
+            owner,
+            "/api/v1/exercises",
+            json!({"source": {"kind": "reference_case", "number": 8}}),
+        )
+        .await;
     Fixture {
         incident,
         task: id_of(&tasks[0]),
@@ -739,6 +782,10 @@ async fn furnish(api: &Api, owner: &str, incident: i64, spare: i64) -> Fixture {
         evidence: id_of(&evidence),
         clock: id_of(&clock),
         party: id_of(&party),
+        lesson: id_of(&lesson),
+        action: id_of(&action),
+        exercise: id_of(&exercise),
+        exercise_incident: exercise["incident_id"].as_i64().unwrap(),
         spare,
     }
 }
@@ -764,6 +811,9 @@ fn concrete(path: &str, f: &Fixture) -> String {
         .replace("{evidence_id}", &f.evidence.to_string())
         .replace("{clock_id}", &f.clock.to_string())
         .replace("{party_id}", &f.party.to_string())
+        .replace("{lesson_id}", &f.lesson.to_string())
+        .replace("{action_id}", &f.action.to_string())
+        .replace("{exercise_id}", &f.exercise.to_string())
         .replace("{user_id}", &f.spare.to_string())
         .replace("{case_id}", "3")
         .replace("{session_id}", &MISSING.to_string())
@@ -784,7 +834,7 @@ fn request_for(method: &str, path: &str, uri: String) -> Req {
         "POST" if path.ends_with("/sweeps") => {
             req.bytes(&log_with("192.0.2.1"), "application/octet-stream")
         }
-        "POST" | "PATCH" => req.json(json!({})),
+        "POST" | "PATCH" | "PUT" => req.json(json!({})),
         _ => req,
     }
 }
@@ -941,6 +991,13 @@ async fn role_route_matrix(backend: Backend) {
     api.post(
         &commander.token,
         &format!("/api/v1/incidents/{incident}/members"),
+        json!({"user_id": external.id()}),
+    )
+    .await;
+    // The external responder takes part in the exercise too.
+    api.post(
+        &commander.token,
+        &format!("/api/v1/incidents/{}/members", f.exercise_incident),
         json!({"user_id": external.id()}),
     )
     .await;

@@ -15,13 +15,18 @@
 //! * the audit log is appended under the row lock of its single head row (seeded by the
 //!   migration), so appenders on every replica queue up and the chain never forks;
 //! * need-to-know is part of each query's `WHERE` (see `push_visible`), so counts and
-//!   keyset pages stay right and the indexes stay usable.
+//!   keyset pages stay right and the indexes stay usable;
+//! * reviews, lessons, corrective actions and exercises carry versions checked by the
+//!   statement that writes, and an exercise's injects are released by moving its
+//!   high-water mark with a conditional `UPDATE`, so racing pollers write each inject once
+//!   (see `review.rs`).
 //!
 //! Instants are stored as `TIMESTAMPTZ`, i.e. with microsecond precision: a
 //! [`jiff::Timestamp`] with sub-microsecond digits comes back truncated to the microsecond.
 //!
 //! TLS to PostgreSQL is not compiled in yet (`sslmode=require` URLs will fail to connect).
 
+mod review;
 mod rows;
 
 use std::time::Duration;
@@ -32,10 +37,15 @@ use kizuki_domain::access::{IncidentScope, Viewer};
 use kizuki_domain::audit::{AuditEvent, AuditHead, AuditRecord, AuditSealer, GENESIS_HASH};
 use kizuki_domain::decision::{Decision, DecisionOutcome, NewDecision};
 use kizuki_domain::evidence::{CustodyAction, CustodyEvent, EvidenceItem, NewEvidence};
-use kizuki_domain::incident::{Incident, IncidentFields, IncidentFilter, Phase};
+use kizuki_domain::exercise::{ExerciseActionRecord, ExerciseRecord};
+use kizuki_domain::incident::{ExerciseFilter, Incident, IncidentFields, IncidentFilter, Phase};
 use kizuki_domain::legal_clock::{LegalClock, LegalClockFields};
 use kizuki_domain::observable::{NewObservable, Observable, ObservableKind, SharedObservable};
 use kizuki_domain::party::{NewParty, Party, PartyKind, PartyPatch};
+use kizuki_domain::review::{
+    ActionQuery, CorrectiveAction, CorrectiveActionState, Lesson, LessonFields, LessonHit,
+    LessonQuery, Review, ReviewNarrative,
+};
 use kizuki_domain::task::{NewTask, Task, TaskStatus};
 use kizuki_domain::timeline::{TimelineEntry, TimelineEntryFields};
 use kizuki_domain::user::{
@@ -43,7 +53,8 @@ use kizuki_domain::user::{
     User, UserCredentials,
 };
 use kizuki_store::{
-    CustodyRecord, Page, Result, Store, StoreError, TaskCompletion, TaskUpdate, TimelineQuery,
+    CustodyRecord, NewExercise, Page, Result, Store, StoreError, TaskCompletion, TaskUpdate,
+    TimelineQuery,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Connection, Postgres, QueryBuilder, Row};
@@ -471,6 +482,45 @@ macro_rules! bind_incident_fields {
             .bind(serde_json::to_string(&f.impact).map_err(json_err)?)
             .bind(f.restricted)
     }};
+}
+
+/// Inserts an incident (a real one, or the one a tabletop exercise runs on).
+async fn insert_incident(
+    conn: &mut sqlx::PgConnection,
+    fields: &IncidentFields,
+    created_by: Option<i64>,
+    now: Timestamp,
+    exercise: bool,
+) -> Result<Incident> {
+    let sql = format!(
+        "INSERT INTO incidents (created_by, title, summary, category, severity, phase, \
+             detection_source, start_date, start_basis, aware_at, affected_units, \
+             affected_assets, impact, restricted, version, created_at, updated_at, exercise) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12::jsonb, \
+             $13::jsonb, $14, 1, $15, $15, $16) \
+         RETURNING {INCIDENT_COLS}"
+    );
+    let q = sqlx::query(AssertSqlSafe(sql)).bind(created_by);
+    let row = bind_incident_fields!(q, fields)
+        .bind(to_db_ts(now)?)
+        .bind(exercise)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| child_err(e, 0, created_by))?;
+    rows::incident(&row)
+}
+
+/// Appends which incidents a list holds: real ones, exercises or both.
+fn push_exercises(qb: &mut QueryBuilder<Postgres>, alias: &str, filter: ExerciseFilter) {
+    match filter {
+        ExerciseFilter::Exclude => {
+            qb.push(format!(" AND NOT {alias}.exercise"));
+        }
+        ExerciseFilter::Only => {
+            qb.push(format!(" AND {alias}.exercise"));
+        }
+        ExerciseFilter::Include => {}
+    }
 }
 
 #[async_trait]
@@ -1245,23 +1295,8 @@ impl Store for PgStore {
         created_by: Option<i64>,
         now: Timestamp,
     ) -> Result<Incident> {
-        let now_db = to_db_ts(now)?;
-        let sql = format!(
-            "INSERT INTO incidents (created_by, title, summary, category, severity, phase, \
-                 detection_source, start_date, start_basis, aware_at, affected_units, \
-                 affected_assets, impact, restricted, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12::jsonb, \
-                 $13::jsonb, $14, 1, $15, $15) \
-             RETURNING {INCIDENT_COLS}"
-        );
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        let q = sqlx::query(AssertSqlSafe(sql)).bind(created_by);
-        let row = bind_incident_fields!(q, fields)
-            .bind(now_db)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| child_err(e, 0, created_by))?;
-        let incident = rows::incident(&row)?;
+        let incident = insert_incident(&mut tx, fields, created_by, now, false).await?;
         for clock in clocks {
             insert_clock(&mut tx, incident.id, clock).await?;
         }
@@ -1284,6 +1319,7 @@ impl Store for PgStore {
         let mut qb: QueryBuilder<Postgres> =
             QueryBuilder::new(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE TRUE"));
         push_visible(&mut qb, "incidents", filter.viewer.as_ref());
+        push_exercises(&mut qb, "incidents", filter.exercises);
         if !filter.phases.is_empty() {
             let phases: Vec<&str> = filter.phases.iter().map(|p| p.as_str()).collect();
             qb.push(" AND phase = ANY(").push_bind(phases).push(")");
@@ -1396,6 +1432,8 @@ impl Store for PgStore {
     async fn count_incidents(&self, viewer: Option<&Viewer>) -> Result<u64> {
         let mut qb: QueryBuilder<Postgres> =
             QueryBuilder::new("SELECT count(*) FROM incidents i WHERE TRUE");
+        // Exercises never count: the figure is what the organisation really went through.
+        push_exercises(&mut qb, "i", ExerciseFilter::Exclude);
         push_visible(&mut qb, "i", viewer);
         let n: i64 = qb
             .build_query_scalar()
@@ -2077,6 +2115,177 @@ impl Store for PgStore {
             .ok_or_else(|| not_found("legal clock", clock_id))?;
         rows::legal_clock(&row)
     }
+
+    // --- review and lessons ---------------------------------------------------------------
+
+    async fn get_review(&self, incident_id: i64) -> Result<Review> {
+        review::get_review(&self.pool, incident_id).await
+    }
+
+    async fn save_review(
+        &self,
+        incident_id: i64,
+        expected_version: i64,
+        narrative: &ReviewNarrative,
+        by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Review> {
+        review::save_review(
+            &self.pool,
+            incident_id,
+            expected_version,
+            narrative,
+            by,
+            now,
+        )
+        .await
+    }
+
+    async fn add_lesson(
+        &self,
+        incident_id: i64,
+        lesson: &LessonFields,
+        by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Lesson> {
+        review::add_lesson(&self.pool, incident_id, lesson, by, now).await
+    }
+
+    async fn list_lessons(&self, incident_id: i64) -> Result<Vec<Lesson>> {
+        review::list_lessons(&self.pool, incident_id).await
+    }
+
+    async fn update_lesson(
+        &self,
+        incident_id: i64,
+        lesson_id: i64,
+        expected_version: i64,
+        lesson: &LessonFields,
+        now: Timestamp,
+    ) -> Result<Lesson> {
+        review::update_lesson(
+            &self.pool,
+            incident_id,
+            lesson_id,
+            expected_version,
+            lesson,
+            now,
+        )
+        .await
+    }
+
+    async fn search_lessons(
+        &self,
+        query: &LessonQuery,
+        viewer: Option<&Viewer>,
+    ) -> Result<Vec<LessonHit>> {
+        review::search_lessons(&self.pool, query, viewer).await
+    }
+
+    // --- corrective actions ---------------------------------------------------------------
+
+    async fn add_corrective_action(
+        &self,
+        incident_id: i64,
+        lesson_id: i64,
+        action: &CorrectiveActionState,
+        now: Timestamp,
+    ) -> Result<CorrectiveAction> {
+        review::add_corrective_action(&self.pool, incident_id, lesson_id, action, now).await
+    }
+
+    async fn get_corrective_action(&self, action_id: i64) -> Result<Option<CorrectiveAction>> {
+        review::get_corrective_action(&self.pool, action_id).await
+    }
+
+    async fn update_corrective_action(
+        &self,
+        action_id: i64,
+        expected_version: i64,
+        action: &CorrectiveActionState,
+        now: Timestamp,
+    ) -> Result<CorrectiveAction> {
+        review::update_corrective_action(&self.pool, action_id, expected_version, action, now).await
+    }
+
+    async fn list_corrective_actions(
+        &self,
+        query: &ActionQuery,
+        viewer: Option<&Viewer>,
+    ) -> Result<Vec<CorrectiveAction>> {
+        review::list_corrective_actions(&self.pool, query, viewer).await
+    }
+
+    // --- tabletop exercises ---------------------------------------------------------------
+
+    async fn create_exercise(
+        &self,
+        fields: &IncidentFields,
+        clocks: &[LegalClockFields],
+        exercise: &NewExercise,
+        created_by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<(Incident, ExerciseRecord)> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let incident = insert_incident(&mut tx, fields, created_by, now, true).await?;
+        for clock in clocks {
+            insert_clock(&mut tx, incident.id, clock).await?;
+        }
+        let record = review::insert_exercise(&mut tx, incident.id, exercise, created_by).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok((incident, record))
+    }
+
+    async fn get_exercise(&self, exercise_id: i64) -> Result<Option<ExerciseRecord>> {
+        review::get_exercise(&self.pool, exercise_id).await
+    }
+
+    async fn list_exercises(&self, viewer: Option<&Viewer>) -> Result<Vec<ExerciseRecord>> {
+        review::list_exercises(&self.pool, viewer).await
+    }
+
+    async fn release_injects(
+        &self,
+        exercise_id: i64,
+        released: u32,
+        entries: &[TimelineEntryFields],
+        now: Timestamp,
+    ) -> Result<Option<ExerciseRecord>> {
+        review::release_injects(&self.pool, exercise_id, released, entries, now).await
+    }
+
+    async fn set_exercise_skip(
+        &self,
+        exercise_id: i64,
+        expected_version: i64,
+        skipped_minutes: i64,
+    ) -> Result<ExerciseRecord> {
+        review::set_exercise_skip(&self.pool, exercise_id, expected_version, skipped_minutes).await
+    }
+
+    async fn add_exercise_action(
+        &self,
+        exercise_id: i64,
+        action: &str,
+        entry: &TimelineEntryFields,
+        by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<ExerciseActionRecord> {
+        review::add_exercise_action(&self.pool, exercise_id, action, entry, by, now).await
+    }
+
+    async fn list_exercise_actions(&self, exercise_id: i64) -> Result<Vec<ExerciseActionRecord>> {
+        review::list_exercise_actions(&self.pool, exercise_id).await
+    }
+
+    async fn end_exercise(
+        &self,
+        exercise_id: i64,
+        outcome: &str,
+        now: Timestamp,
+    ) -> Result<ExerciseRecord> {
+        review::end_exercise(&self.pool, exercise_id, outcome, now).await
+    }
 }
 
 #[cfg(test)]
@@ -2131,27 +2340,37 @@ mod unit_tests {
     #[test]
     fn check_constraints_match_the_domain_enums() {
         use kizuki_domain::evidence::CustodyAction;
+        use kizuki_domain::exercise::ExerciseState;
         use kizuki_domain::incident::{Category, DetectionSource, StartBasis};
         use kizuki_domain::legal_clock::ClockKind;
         use kizuki_domain::party::PartyKind;
+        use kizuki_domain::review::{ActionStatus, LessonCategory};
         use kizuki_domain::timeline::{DayPart, EntryKind, EntrySource, Lane, TimePrecision};
         use kizuki_domain::user::{Role, SessionStage, TokenAccess};
 
         let sql = [
             include_str!("../migrations/0001_initial.sql"),
             include_str!("../migrations/0003_security.sql"),
+            include_str!("../migrations/0004_review_and_exercises.sql"),
         ]
         .concat();
+        // Either `col IN ('a', 'b')` or, for a JSONB array of values, `col <@ '["a", "b"]'`.
         let listed = |constraint: &str| -> Vec<String> {
             let start = sql
                 .find(&format!("CONSTRAINT {constraint} CHECK"))
                 .unwrap_or_else(|| panic!("no constraint {constraint}"));
-            let rest = &sql[start..];
-            let open = rest.find(" IN (").unwrap() + 5;
-            let close = open + rest[open..].find(')').unwrap();
+            // Up to the next constraint, so that a list is never read from a neighbour.
+            let rest = &sql[start + 1..];
+            let rest = &sql[start..start + 1 + rest.find("CONSTRAINT").unwrap_or(rest.len())];
+            let (open, close) = match (rest.find(" IN ("), rest.find(" <@ '[")) {
+                (Some(i), _) => (i + 5, ')'),
+                (None, Some(i)) => (i + 6, ']'),
+                (None, None) => panic!("{constraint} lists no values"),
+            };
+            let close = open + rest[open..].find(close).unwrap();
             let mut v: Vec<String> = rest[open..close]
                 .split(',')
-                .map(|s| s.trim().trim_matches('\'').to_owned())
+                .map(|s| s.trim().trim_matches(['\'', '"']).to_owned())
                 .collect();
             v.sort();
             v
@@ -2224,6 +2443,18 @@ mod unit_tests {
             (
                 "api_tokens_scope_access_check",
                 names(TokenAccess::ALL, TokenAccess::as_str),
+            ),
+            (
+                "lessons_categories_check",
+                names(LessonCategory::ALL, LessonCategory::as_str),
+            ),
+            (
+                "corrective_actions_status_check",
+                names(ActionStatus::ALL, ActionStatus::as_str),
+            ),
+            (
+                "exercises_state_check",
+                names(ExerciseState::ALL, ExerciseState::as_str),
             ),
         ];
         for (constraint, want) in cases {

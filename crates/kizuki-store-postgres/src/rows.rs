@@ -12,10 +12,12 @@ use jiff::civil::Date;
 use kizuki_domain::audit::{AuditEvent, AuditRecord};
 use kizuki_domain::decision::{Decision, DecisionOption};
 use kizuki_domain::evidence::{CustodyEvent, EvidenceItem};
+use kizuki_domain::exercise::ExerciseSource;
 use kizuki_domain::incident::{Impact, Incident};
 use kizuki_domain::legal_clock::LegalClock;
 use kizuki_domain::observable::{Observable, SharedObservable};
 use kizuki_domain::party::Party;
+use kizuki_domain::review::{LessonCategory, ReviewNarrative};
 use kizuki_domain::task::{ChecklistItem, Task};
 use kizuki_domain::timeline::TimelineEntry;
 use kizuki_domain::user::{
@@ -136,11 +138,20 @@ impl<'r> Cols<'r> {
             .map_err(|e| corrupt(self.table, col, e))
     }
 
+    /// A BIGINT column that the domain holds as `u32` (its CHECK keeps it in range).
+    pub(crate) fn u32(&self, col: &'static str) -> Result<u32> {
+        let v: i64 = self.get(col)?;
+        u32::try_from(v).map_err(|e| corrupt(self.table, col, e))
+    }
+
     json_col!(strings, Vec<String>);
     json_col!(impact, Impact);
     json_col!(checklist, Vec<ChecklistItem>);
     json_col!(options, Vec<DecisionOption>);
     json_col!(scope, TokenScope);
+    json_col!(narrative, ReviewNarrative);
+    json_col!(lesson_categories, Vec<LessonCategory>);
+    json_col!(exercise_source, ExerciseSource);
 }
 
 fn from_db_ts(t: DateTime<Utc>) -> std::result::Result<Timestamp, jiff::Error> {
@@ -296,7 +307,7 @@ pub(crate) fn audit_record(row: &PgRow) -> Result<AuditRecord> {
 
 pub(crate) const INCIDENT_COLS: &str = "id, title, summary, category, severity, phase, \
      detection_source, start_date, start_basis, aware_at, affected_units, affected_assets, \
-     impact, restricted, version, created_by, created_at, updated_at";
+     impact, restricted, exercise, version, created_by, created_at, updated_at";
 
 pub(crate) fn incident(row: &PgRow) -> Result<Incident> {
     let c = Cols::new(row, "incidents");
@@ -316,6 +327,7 @@ pub(crate) fn incident(row: &PgRow) -> Result<Incident> {
         affected_assets: c.strings("affected_assets")?,
         impact: c.impact("impact")?,
         restricted: c.get("restricted")?,
+        exercise: c.get("exercise")?,
         version: c.get("version")?,
         created_by: c.get("created_by")?,
         created_at: c.ts("created_at")?,

@@ -35,6 +35,7 @@
 //!   writer connection, which reads the sealed head, numbers and seals each record, and
 //!   moves the head: appenders queue, so the chain never forks and `seq` has no gaps.
 
+mod review;
 mod rows;
 #[cfg(test)]
 mod tests;
@@ -49,10 +50,15 @@ use kizuki_domain::access::{IncidentScope, Viewer};
 use kizuki_domain::audit::{AuditEvent, AuditHead, AuditRecord, AuditSealer, GENESIS_HASH};
 use kizuki_domain::decision::{Decision, DecisionOutcome, NewDecision};
 use kizuki_domain::evidence::{CustodyAction, CustodyEvent, EvidenceItem, NewEvidence};
-use kizuki_domain::incident::{Incident, IncidentFields, IncidentFilter};
+use kizuki_domain::exercise::{ExerciseActionRecord, ExerciseRecord};
+use kizuki_domain::incident::{ExerciseFilter, Incident, IncidentFields, IncidentFilter};
 use kizuki_domain::legal_clock::{ClockKind, LegalClock, LegalClockFields};
 use kizuki_domain::observable::{NewObservable, Observable, ObservableKind, SharedObservable};
 use kizuki_domain::party::{NewParty, Party, PartyKind, PartyPatch};
+use kizuki_domain::review::{
+    ActionQuery, CorrectiveAction, CorrectiveActionState, Lesson, LessonFields, LessonHit,
+    LessonQuery, Review, ReviewNarrative,
+};
 use kizuki_domain::task::{NewTask, Task, TaskStatus};
 use kizuki_domain::timeline::{TimelineEntry, TimelineEntryFields};
 use kizuki_domain::user::{
@@ -60,7 +66,8 @@ use kizuki_domain::user::{
     User, UserCredentials,
 };
 use kizuki_store::{
-    CustodyRecord, Page, Result, Store, StoreError, TaskCompletion, TaskUpdate, TimelineQuery,
+    CustodyRecord, NewExercise, Page, Result, Store, StoreError, TaskCompletion, TaskUpdate,
+    TimelineQuery,
 };
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
@@ -1350,6 +1357,15 @@ impl Store for SqliteStore {
                 .push(") > 0)");
         }
         push_visible(&mut qb, "incidents", filter.viewer.as_ref());
+        match filter.exercises {
+            ExerciseFilter::Exclude => {
+                qb.push(" AND incidents.exercise = 0");
+            }
+            ExerciseFilter::Only => {
+                qb.push(" AND incidents.exercise = 1");
+            }
+            ExerciseFilter::Include => {}
+        }
         if let Some(before) = filter.before_id {
             qb.push(" AND ").push(key).push(" < ").push_bind(before);
         }
@@ -1444,7 +1460,8 @@ impl Store for SqliteStore {
     }
 
     async fn count_incidents(&self, viewer: Option<&Viewer>) -> Result<u64> {
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM incidents WHERE 1 = 1");
+        let mut qb =
+            QueryBuilder::<Sqlite>::new("SELECT count(*) FROM incidents WHERE exercise = 0");
         push_visible(&mut qb, "incidents", viewer);
         let n: i64 = qb
             .build_query_scalar()
@@ -2188,5 +2205,218 @@ impl Store for SqliteStore {
         let clock = row.into_domain()?;
         tx.commit().await.map_err(db)?;
         Ok(clock)
+    }
+
+    // --- review and lessons -------------------------------------------------------------
+
+    async fn get_review(&self, incident_id: i64) -> Result<Review> {
+        review::get_review(&self.read, incident_id).await
+    }
+
+    async fn save_review(
+        &self,
+        incident_id: i64,
+        expected_version: i64,
+        narrative: &ReviewNarrative,
+        by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Review> {
+        let mut tx = self.begin().await?;
+        let out =
+            review::save_review(&mut tx, incident_id, expected_version, narrative, by, now).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn add_lesson(
+        &self,
+        incident_id: i64,
+        lesson: &LessonFields,
+        by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Lesson> {
+        let mut tx = self.begin().await?;
+        let out = review::add_lesson(&mut tx, incident_id, lesson, by, now).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn list_lessons(&self, incident_id: i64) -> Result<Vec<Lesson>> {
+        review::list_lessons(&self.read, incident_id).await
+    }
+
+    async fn update_lesson(
+        &self,
+        incident_id: i64,
+        lesson_id: i64,
+        expected_version: i64,
+        lesson: &LessonFields,
+        now: Timestamp,
+    ) -> Result<Lesson> {
+        let mut tx = self.begin().await?;
+        let out = review::update_lesson(
+            &mut tx,
+            incident_id,
+            lesson_id,
+            expected_version,
+            lesson,
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn search_lessons(
+        &self,
+        query: &LessonQuery,
+        viewer: Option<&Viewer>,
+    ) -> Result<Vec<LessonHit>> {
+        review::search_lessons(&self.read, query, viewer).await
+    }
+
+    // --- corrective actions -------------------------------------------------------------
+
+    async fn add_corrective_action(
+        &self,
+        incident_id: i64,
+        lesson_id: i64,
+        action: &CorrectiveActionState,
+        now: Timestamp,
+    ) -> Result<CorrectiveAction> {
+        let mut tx = self.begin().await?;
+        let out =
+            review::add_corrective_action(&mut tx, incident_id, lesson_id, action, now).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn get_corrective_action(&self, action_id: i64) -> Result<Option<CorrectiveAction>> {
+        review::get_corrective_action(&self.read, action_id).await
+    }
+
+    async fn update_corrective_action(
+        &self,
+        action_id: i64,
+        expected_version: i64,
+        action: &CorrectiveActionState,
+        now: Timestamp,
+    ) -> Result<CorrectiveAction> {
+        let mut tx = self.begin().await?;
+        let out =
+            review::update_corrective_action(&mut tx, action_id, expected_version, action, now)
+                .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn list_corrective_actions(
+        &self,
+        query: &ActionQuery,
+        viewer: Option<&Viewer>,
+    ) -> Result<Vec<CorrectiveAction>> {
+        review::list_corrective_actions(&self.read, query, viewer).await
+    }
+
+    // --- exercises ----------------------------------------------------------------------
+
+    async fn create_exercise(
+        &self,
+        fields: &IncidentFields,
+        clocks: &[LegalClockFields],
+        exercise: &NewExercise,
+        created_by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<(Incident, ExerciseRecord)> {
+        let values = IncidentValues::new(fields)?;
+        let mut tx = self.begin().await?;
+        let q = sqlx::query_as::<_, IncidentRow>(concat!(
+            "INSERT INTO incidents (title, summary, title_search, summary_search, category, \
+             severity, phase, detection_source, start_date, start_basis, aware_at, \
+             affected_units, affected_assets, impact, restricted, version, created_by, \
+             created_at, updated_at, exercise) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, 1) RETURNING ",
+            incident_cols!()
+        ));
+        let incident = values
+            .bind(q)
+            .bind(created_by)
+            .bind(micros(now))
+            .bind(micros(now))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?
+            .into_domain()?;
+        for clock in clocks {
+            insert_clock(&mut tx, incident.id, clock).await?;
+        }
+        let record = review::insert_exercise(&mut tx, incident.id, exercise, created_by).await?;
+        tx.commit().await.map_err(db)?;
+        Ok((incident, record))
+    }
+
+    async fn get_exercise(&self, exercise_id: i64) -> Result<Option<ExerciseRecord>> {
+        review::get_exercise(&self.read, exercise_id).await
+    }
+
+    async fn list_exercises(&self, viewer: Option<&Viewer>) -> Result<Vec<ExerciseRecord>> {
+        review::list_exercises(&self.read, viewer).await
+    }
+
+    async fn release_injects(
+        &self,
+        exercise_id: i64,
+        released: u32,
+        entries: &[TimelineEntryFields],
+        now: Timestamp,
+    ) -> Result<Option<ExerciseRecord>> {
+        let mut tx = self.begin().await?;
+        let out = review::release_injects(&mut tx, exercise_id, released, entries, now).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn set_exercise_skip(
+        &self,
+        exercise_id: i64,
+        expected_version: i64,
+        skipped_minutes: i64,
+    ) -> Result<ExerciseRecord> {
+        let mut tx = self.begin().await?;
+        let out =
+            review::set_exercise_skip(&mut tx, exercise_id, expected_version, skipped_minutes)
+                .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn add_exercise_action(
+        &self,
+        exercise_id: i64,
+        action: &str,
+        entry: &TimelineEntryFields,
+        by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<ExerciseActionRecord> {
+        let mut tx = self.begin().await?;
+        let out = review::add_exercise_action(&mut tx, exercise_id, action, entry, by, now).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn list_exercise_actions(&self, exercise_id: i64) -> Result<Vec<ExerciseActionRecord>> {
+        review::list_exercise_actions(&self.read, exercise_id).await
+    }
+
+    async fn end_exercise(
+        &self,
+        exercise_id: i64,
+        outcome: &str,
+        now: Timestamp,
+    ) -> Result<ExerciseRecord> {
+        let mut tx = self.begin().await?;
+        let out = review::end_exercise(&mut tx, exercise_id, outcome, now).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
     }
 }

@@ -74,8 +74,8 @@ macro_rules! audit_cols {
 macro_rules! incident_cols {
     () => {
         "id, title, summary, category, severity, phase, detection_source, start_date, \
-         start_basis, aware_at, affected_units, affected_assets, impact, restricted, version, \
-         created_by, created_at, updated_at"
+         start_basis, aware_at, affected_units, affected_assets, impact, restricted, exercise, \
+         version, created_by, created_at, updated_at"
     };
 }
 macro_rules! timeline_cols {
@@ -130,7 +130,11 @@ pub(crate) use {
 
 // --- conversion helpers -------------------------------------------------------------------
 
-fn corrupt(table: &'static str, column: &'static str, reason: impl ToString) -> StoreError {
+pub(crate) fn corrupt(
+    table: &'static str,
+    column: &'static str,
+    reason: impl ToString,
+) -> StoreError {
     StoreError::Corrupt {
         table,
         column,
@@ -167,7 +171,11 @@ where
     s.parse().map_err(|e| corrupt(table, column, e))
 }
 
-fn opt_enum<T>(table: &'static str, column: &'static str, s: Option<&str>) -> Result<Option<T>>
+pub(crate) fn opt_enum<T>(
+    table: &'static str,
+    column: &'static str,
+    s: Option<&str>,
+) -> Result<Option<T>>
 where
     T: FromStr,
     T::Err: std::fmt::Display,
@@ -175,7 +183,11 @@ where
     s.map(|s| parse_enum(table, column, s)).transpose()
 }
 
-fn json<T: DeserializeOwned>(table: &'static str, column: &'static str, s: &str) -> Result<T> {
+pub(crate) fn json<T: DeserializeOwned>(
+    table: &'static str,
+    column: &'static str,
+    s: &str,
+) -> Result<T> {
     serde_json::from_str(s).map_err(|e| corrupt(table, column, e))
 }
 
@@ -186,7 +198,7 @@ pub(crate) fn to_json<T: Serialize + ?Sized>(what: &str, value: &T) -> Result<St
         .map_err(|e| StoreError::Database(format!("cannot encode {what} as JSON: {e}")))
 }
 
-fn int<T: TryFrom<i64>>(table: &'static str, column: &'static str, v: i64) -> Result<T> {
+pub(crate) fn int<T: TryFrom<i64>>(table: &'static str, column: &'static str, v: i64) -> Result<T> {
     T::try_from(v).map_err(|_| corrupt(table, column, "integer out of range"))
 }
 
@@ -418,6 +430,7 @@ pub(crate) struct IncidentRow {
     affected_assets: String,
     impact: String,
     restricted: bool,
+    exercise: bool,
     version: i64,
     created_by: Option<i64>,
     created_at: i64,
@@ -445,6 +458,7 @@ impl IncidentRow {
             affected_assets: json(T, "affected_assets", &self.affected_assets)?,
             impact: json(T, "impact", &self.impact)?,
             restricted: self.restricted,
+            exercise: self.exercise,
             version: self.version,
             created_by: self.created_by,
             created_at: ts(T, "created_at", self.created_at)?,

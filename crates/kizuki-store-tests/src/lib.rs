@@ -1,1 +1,2 @@
-//! This crate only holds `tests/store_story.rs`, run against SQLite and PostgreSQL.
+//! This crate only holds tests (`tests/store_story.rs`, `tests/review_story.rs` and their
+//! shared harness in `tests/common/`), run against SQLite and PostgreSQL.

@@ -2,79 +2,33 @@
 //!
 //! SQLite runs everywhere. PostgreSQL runs when `KIZUKI_TEST_POSTGRES_URL` points at a
 //! server where databases may be created (`.ci/run` starts one); under CI a missing server
-//! is a failure, not a skip.
+//! is a failure, not a skip. The harness is in `common/mod.rs`, shared with `review_story.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly by design
+
+mod common;
 
 use std::sync::Arc;
 
 use jiff::SignedDuration;
 use jiff::Timestamp;
-use jiff::civil::date;
 use kizuki_domain::access::Viewer;
 use kizuki_domain::audit::{AuditEvent, AuditHead, AuditRecord, AuditSealer, GENESIS_HASH};
 use kizuki_domain::decision::{DecisionOption, DecisionOutcome, NewDecision};
 use kizuki_domain::evidence::{CustodyAction, NewCustodyEvent, NewEvidence};
-use kizuki_domain::incident::{
-    Category, DetectionSource, Impact, IncidentFields, IncidentFilter, Phase, StartBasis,
-};
+use kizuki_domain::incident::{Category, IncidentFilter, Phase};
 use kizuki_domain::legal_clock::{ClockKind, NewLegalClock};
 use kizuki_domain::observable::{NewObservable, ObservableKind};
 use kizuki_domain::party::{NewParty, PartyKind, PartyPatch};
 use kizuki_domain::task::{ChecklistItem, NewTask, TaskStatus};
-use kizuki_domain::timeline::{
-    DayPart, EntryKind, EntrySource, Lane, TimePrecision, TimelineEntryFields,
-};
+use kizuki_domain::timeline::{DayPart, EntryKind, Lane, TimePrecision};
 use kizuki_domain::user::{
     LoginFailures, Member, NewSession, NewUser, Role, SessionStage, TokenAccess, TokenResource,
     TokenScope, User,
 };
 use kizuki_store::{CustodyRecord, Store, StoreError, TaskCompletion, TaskUpdate, TimelineQuery};
 
-fn at(s: &str) -> Timestamp {
-    s.parse().unwrap()
-}
-
-fn fields(title: &str) -> IncidentFields {
-    IncidentFields {
-        title: title.into(),
-        summary: "Files on the file servers were encrypted; a ransom note was found.".into(),
-        category: Category::Ransomware,
-        severity: 3,
-        phase: Phase::Reported,
-        detection_source: DetectionSource::UserReport,
-        start_date: date(2026, 1, 5),
-        start_basis: StartBasis::Occurrence,
-        aware_at: at("2026-01-10T23:30:00.123456Z"),
-        affected_units: vec!["Head office".into(), "All branches".into()],
-        affected_assets: vec!["FS01".into()],
-        impact: Impact {
-            availability: true,
-            confidentiality: true,
-            personal_data: true,
-            personal_data_count: Some(1200),
-            unauthorised_act: true,
-            notes: "e-mail down".into(),
-            ..Impact::default()
-        },
-        restricted: false,
-    }
-}
-
-fn entry(text: &str, lane: Lane, when: &str) -> TimelineEntryFields {
-    TimelineEntryFields {
-        occurred_at: at(when),
-        precision: TimePrecision::Minute,
-        day_part: None,
-        lane,
-        actor: "IT".into(),
-        kind: EntryKind::Containment,
-        text: text.into(),
-        source: EntrySource::Manual,
-    }
-}
-
-const NOW: &str = "2026-01-11T00:00:00Z";
+use common::{NOW, at, entry, fields, story, user};
 
 async fn incidents_round_trip_every_field(store: &dyn Store) {
     let f = fields("Ransomware at many branches 多拠点");
@@ -1038,13 +992,6 @@ fn mins(n: i64) -> SignedDuration {
 
 fn later(d: SignedDuration) -> Timestamp {
     at(NOW) + d
-}
-
-async fn user(store: &dyn Store, email: &str, role: Role) -> User {
-    store
-        .create_user(&NewUser::new(email, "", role).unwrap(), at(NOW))
-        .await
-        .unwrap()
 }
 
 fn ip(value: &str) -> NewObservable {
@@ -2188,74 +2135,6 @@ async fn concurrent_audit_appends_never_fork_the_chain(store: Arc<dyn Store>) {
         .flat_map(|task| (0..6).map(move |round| (task + round) % 3 + 1))
         .sum();
     assert_chain(&*store, expect).await;
-}
-
-// --- harness ----------------------------------------------------------------------------
-
-async fn sqlite() -> Arc<dyn Store> {
-    let dir =
-        std::env::temp_dir().join(format!("kizuki-story-{}-{}", std::process::id(), unique()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}", dir.join("story.db").display());
-    let store = kizuki_store_sqlite::SqliteStore::connect(&url)
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    store.migrate().await.unwrap();
-    Arc::new(store)
-}
-
-async fn postgres() -> Option<Arc<dyn Store>> {
-    let Ok(admin) = std::env::var("KIZUKI_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "KIZUKI_TEST_POSTGRES_URL is not set under CI: the PostgreSQL half of the store story did not run"
-        );
-        eprintln!(
-            "SKIPPED: set KIZUKI_TEST_POSTGRES_URL to run the store story on PostgreSQL (.ci/run does)"
-        );
-        return None;
-    };
-    let url = kizuki_store_postgres::create_test_database(&admin)
-        .await
-        .unwrap();
-    let store = kizuki_store_postgres::PgStore::connect(&url).await.unwrap();
-    store.migrate().await.unwrap();
-    store.migrate().await.unwrap();
-    Some(Arc::new(store))
-}
-
-fn unique() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    NEXT.fetch_add(1, Ordering::Relaxed)
-}
-
-macro_rules! story {
-    ($($name:ident => $body:expr;)*) => {
-        mod on_sqlite {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let store = sqlite().await;
-                    assert_eq!(store.backend(), "sqlite");
-                    ($body)(store).await;
-                }
-            )*
-        }
-        mod on_postgres {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(store) = postgres().await else { return };
-                    assert_eq!(store.backend(), "postgres");
-                    ($body)(store).await;
-                }
-            )*
-        }
-    };
 }
 
 story! {

@@ -24,10 +24,15 @@ use kizuki_domain::access::Viewer;
 use kizuki_domain::audit::{AuditEvent, AuditHead, AuditRecord, AuditSealer};
 use kizuki_domain::decision::{Decision, DecisionOutcome, NewDecision};
 use kizuki_domain::evidence::{CustodyEvent, EvidenceItem, NewCustodyEvent, NewEvidence};
+use kizuki_domain::exercise::{ExerciseActionRecord, ExerciseRecord, ExerciseSource};
 use kizuki_domain::incident::{Incident, IncidentFields, IncidentFilter};
 use kizuki_domain::legal_clock::{LegalClock, LegalClockFields};
 use kizuki_domain::observable::{NewObservable, Observable, ObservableKind, SharedObservable};
 use kizuki_domain::party::{NewParty, Party, PartyPatch};
+use kizuki_domain::review::{
+    ActionQuery, CorrectiveAction, CorrectiveActionState, Lesson, LessonFields, LessonHit,
+    LessonQuery, Review, ReviewNarrative,
+};
 use kizuki_domain::task::{NewTask, Task};
 use kizuki_domain::timeline::{Lane, TimelineEntry, TimelineEntryFields};
 use kizuki_domain::user::{
@@ -46,6 +51,16 @@ pub enum StoreError {
         "incident {id} was changed by someone else (now at version {current}, you edited version {expected})"
     )]
     Conflict {
+        id: i64,
+        expected: i64,
+        current: i64,
+    },
+    /// A versioned row other than an incident changed since the writer read it.
+    #[error(
+        "{entity} {id} was changed by someone else (now at version {current}, you edited version {expected})"
+    )]
+    Stale {
+        entity: &'static str,
         id: i64,
         expected: i64,
         current: i64,
@@ -100,6 +115,17 @@ pub struct TaskUpdate {
     pub checklist_item: Option<(u32, bool)>,
     /// `Open` or `Skipped`; completing goes through `complete_task`.
     pub status: Option<kizuki_domain::task::TaskStatus>,
+}
+
+/// What a store needs to open an exercise (the engine's script is opaque JSON here).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewExercise {
+    pub source: ExerciseSource,
+    pub title: String,
+    pub speed: u32,
+    pub started_at: Timestamp,
+    pub skipped_minutes: i64,
+    pub script: String,
 }
 
 /// Completing a task also writes its timeline entry, atomically.
@@ -426,4 +452,118 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         clock_id: i64,
         at: Timestamp,
     ) -> Result<LegalClock>;
+
+    // --- review and lessons ------------------------------------------------------------
+    /// The incident's review; version 0 with an empty narrative when none is saved yet.
+    /// `NotFound` for a missing incident.
+    async fn get_review(&self, incident_id: i64) -> Result<Review>;
+    /// Saves the narrative if the stored version is still `expected_version` (0 for the
+    /// first save); `Stale` otherwise, changing nothing.
+    async fn save_review(
+        &self,
+        incident_id: i64,
+        expected_version: i64,
+        narrative: &ReviewNarrative,
+        by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Review>;
+    async fn add_lesson(
+        &self,
+        incident_id: i64,
+        lesson: &LessonFields,
+        by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Lesson>;
+    async fn list_lessons(&self, incident_id: i64) -> Result<Vec<Lesson>>;
+    /// Rewrites a lesson if it is still at `expected_version` (`Stale` otherwise).
+    async fn update_lesson(
+        &self,
+        incident_id: i64,
+        lesson_id: i64,
+        expected_version: i64,
+        lesson: &LessonFields,
+        now: Timestamp,
+    ) -> Result<Lesson>;
+    /// Lessons of every incident `viewer` can see, newest first; exercises left out.
+    async fn search_lessons(
+        &self,
+        query: &LessonQuery,
+        viewer: Option<&Viewer>,
+    ) -> Result<Vec<LessonHit>>;
+
+    // --- corrective actions ------------------------------------------------------------
+    /// `NotFound` for a lesson not in this incident.
+    async fn add_corrective_action(
+        &self,
+        incident_id: i64,
+        lesson_id: i64,
+        action: &CorrectiveActionState,
+        now: Timestamp,
+    ) -> Result<CorrectiveAction>;
+    async fn get_corrective_action(&self, action_id: i64) -> Result<Option<CorrectiveAction>>;
+    /// Writes the new state if the action is still at `expected_version` (`Stale` otherwise).
+    async fn update_corrective_action(
+        &self,
+        action_id: i64,
+        expected_version: i64,
+        action: &CorrectiveActionState,
+        now: Timestamp,
+    ) -> Result<CorrectiveAction>;
+    /// Actions of incidents `viewer` can see, by due date then id.
+    async fn list_corrective_actions(
+        &self,
+        query: &ActionQuery,
+        viewer: Option<&Viewer>,
+    ) -> Result<Vec<CorrectiveAction>>;
+
+    // --- tabletop exercises ------------------------------------------------------------
+    /// Creates the exercise's incident (marked as an exercise), its legal clocks and the
+    /// exercise, in one transaction.
+    async fn create_exercise(
+        &self,
+        fields: &IncidentFields,
+        clocks: &[LegalClockFields],
+        exercise: &NewExercise,
+        created_by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<(Incident, ExerciseRecord)>;
+    async fn get_exercise(&self, exercise_id: i64) -> Result<Option<ExerciseRecord>>;
+    /// Exercises whose incident `viewer` can see, newest first.
+    async fn list_exercises(&self, viewer: Option<&Viewer>) -> Result<Vec<ExerciseRecord>>;
+    /// Writes injects `released..released + entries.len()` to the exercise's timeline and
+    /// moves the high-water mark, if it still stands at `released` and the exercise is
+    /// running. `None` when another request got there first: each inject lands once. The
+    /// exercise's version is left alone, so a facilitator's jump is not refused as stale
+    /// just because time released an inject meanwhile.
+    async fn release_injects(
+        &self,
+        exercise_id: i64,
+        released: u32,
+        entries: &[TimelineEntryFields],
+        now: Timestamp,
+    ) -> Result<Option<ExerciseRecord>>;
+    /// Sets the case minutes skipped, if the exercise is still at `expected_version`.
+    async fn set_exercise_skip(
+        &self,
+        exercise_id: i64,
+        expected_version: i64,
+        skipped_minutes: i64,
+    ) -> Result<ExerciseRecord>;
+    /// Stores a participant's action and its timeline entry together.
+    async fn add_exercise_action(
+        &self,
+        exercise_id: i64,
+        action: &str,
+        entry: &TimelineEntryFields,
+        by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<ExerciseActionRecord>;
+    async fn list_exercise_actions(&self, exercise_id: i64) -> Result<Vec<ExerciseActionRecord>>;
+    /// Ends a running exercise and keeps its outcome; `Duplicate` if it has already ended.
+    async fn end_exercise(
+        &self,
+        exercise_id: i64,
+        outcome: &str,
+        now: Timestamp,
+    ) -> Result<ExerciseRecord>;
 }

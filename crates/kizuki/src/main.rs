@@ -16,6 +16,7 @@ mod backup;
 mod config;
 mod hunt_cmd;
 mod library_cmd;
+mod review_cmd;
 mod security_cmd;
 
 use config::{DEFAULT_DATABASE_URL, FileConfig, open_store, redact_url};
@@ -105,6 +106,18 @@ enum Command {
     Library {
         #[command(subcommand)]
         command: library_cmd::LibraryCommand,
+    },
+    /// The after-action report of an incident, in the study's shape (HTML, Markdown or PDF).
+    Report(review_cmd::ReportArgs),
+    /// Tabletop exercises: replay a reference case or a past incident.
+    Exercise {
+        #[command(subcommand)]
+        command: review_cmd::ExerciseCommand,
+    },
+    /// Corrective actions from the lessons learned, with their reminders.
+    Actions {
+        #[command(subcommand)]
+        command: review_cmd::ActionsCommand,
     },
 }
 
@@ -310,6 +323,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Library { command } => {
             library_cmd::run(command, file.settings()?.language, cli.json)
         }
+        Command::Report(args) => {
+            let state = state(&cli.database, &file).await?;
+            let out = review_cmd::report(&state, &file, &cli.database, args).await;
+            state.store.close().await;
+            out
+        }
+        Command::Exercise { command } => {
+            let state = state(&cli.database, &file).await?;
+            let out = review_cmd::exercise(&state, &file, &cli.database, cli.json, command).await;
+            state.store.close().await;
+            out
+        }
+        Command::Actions { command } => {
+            let state = state(&cli.database, &file).await?;
+            let out = review_cmd::actions(&state, cli.json, command).await;
+            state.store.close().await;
+            out
+        }
         Command::Hunt(args) => {
             // Check the incident first: a long scan should not end in "no such incident".
             let target = match args.incident {
@@ -498,6 +529,7 @@ async fn incident(
                 before_id: None,
                 limit: limit.clamp(1, IncidentFilter::MAX_LIMIT),
                 viewer: None,
+                exercises: Default::default(),
             };
             let page = state.store.list_incidents(&filter).await?;
             if json {

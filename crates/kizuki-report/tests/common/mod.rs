@@ -33,6 +33,7 @@ pub fn incident(title: &str, summary: &str, start_date: Date) -> Incident {
         affected_assets: Vec::new(),
         impact: Impact::default(),
         restricted: false,
+        exercise: false,
         version: 1,
         created_by: None,
         created_at: now(),

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use kizuki_domain::decision::Decision;
 use kizuki_domain::evidence::EvidenceItem;
 use kizuki_domain::incident::{
-    Category, Incident, IncidentFilter, IncidentPatch, NewIncident, Phase,
+    Category, ExerciseFilter, Incident, IncidentFilter, IncidentPatch, NewIncident, Phase,
 };
 use kizuki_domain::legal_clock::{ClockReading, statutory_clock_fields};
 use kizuki_domain::observable::Observable;
@@ -73,6 +73,8 @@ pub struct ListParams {
     pub before: Option<i64>,
     /// Page size (1–500, default 50).
     pub limit: Option<u32>,
+    /// `exclude` (default: real incidents only), `include` or `only` tabletop exercises.
+    pub exercises: Option<ExerciseFilter>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -105,6 +107,7 @@ pub async fn list(
         before_id: p.before,
         limit,
         viewer: Some(principal.viewer()),
+        exercises: p.exercises.unwrap_or_default(),
     };
     let page = state.store.list_incidents(&filter).await?;
     Ok(Json(IncidentPage {

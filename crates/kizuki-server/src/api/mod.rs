@@ -10,6 +10,7 @@ use crate::error::ApiError;
 pub mod auth;
 pub mod decisions;
 pub mod evidence;
+pub mod exercises;
 pub mod incidents;
 pub mod legal_clocks;
 pub mod members;
@@ -18,6 +19,7 @@ pub mod observables;
 pub mod parties;
 pub mod reference;
 pub mod reports;
+pub mod review;
 pub mod sweeps;
 pub mod tasks;
 pub mod timeline;
@@ -73,6 +75,20 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(members::list, members::add))
         .routes(routes!(members::remove))
         .routes(routes!(reports::file))
+        .routes(routes!(review::get_review, review::save_review))
+        .routes(routes!(review::list_lessons, review::add_lesson))
+        .routes(routes!(review::update_lesson))
+        .routes(routes!(review::add_action))
+        .routes(routes!(review::search_lessons))
+        .routes(routes!(review::list_actions))
+        .routes(routes!(review::update_action))
+        .routes(routes!(review::report))
+        .routes(routes!(exercises::list, exercises::start))
+        .routes(routes!(exercises::get))
+        .routes(routes!(exercises::advance))
+        .routes(routes!(exercises::record_action))
+        .routes(routes!(exercises::end))
+        .routes(routes!(exercises::report))
 }
 
 /// Reads an incident or answers 404. Under `/api/v1/incidents/{id}` the gate has just read
