@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+use common::{failed, ok};
+
 /// A database URL and the folder the CLI runs in (relative defaults such as PostgreSQL's
 /// `data/audit.key` resolve there, never in the repository).
 #[derive(Clone)]
@@ -32,27 +35,6 @@ fn kizuki(db: &Db, args: &[&str]) -> Output {
         .env("KIZUKI_LOG", "warn")
         .output()
         .unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn failed(out: &Output) -> String {
-    assert!(
-        !out.status.success(),
-        "expected failure, got:\nstdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stderr.clone()).unwrap()
 }
 
 fn json(out: &Output) -> Value {

@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+use common::{failed, kizuki, ok};
+
 /// Runs the binary with `input` on standard input (a pipe, not a terminal).
 fn kizuki_with_stdin(db: &str, args: &[&str], input: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kizuki"))
@@ -31,37 +34,6 @@ fn kizuki_with_stdin(db: &str, args: &[&str], input: &str) -> Output {
         .write_all(input.as_bytes())
         .unwrap();
     child.wait_with_output().unwrap()
-}
-
-fn kizuki(db: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kizuki"))
-        .arg("--database")
-        .arg(db)
-        .args(args)
-        .env_remove("KIZUKI_CONFIG")
-        .env_remove("KIZUKI_DATABASE_URL")
-        .output()
-        .unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn failed(out: &Output) -> String {
-    assert!(
-        !out.status.success(),
-        "expected failure, got: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8(out.stderr.clone()).unwrap()
 }
 
 fn temp_db() -> (tempfile::TempDir, String) {
