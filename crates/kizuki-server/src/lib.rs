@@ -28,6 +28,7 @@ pub mod rate_limit;
 pub mod security_headers;
 pub mod timeline_cache;
 pub mod tls;
+pub mod web;
 
 pub use error::{ApiError, Problem};
 
@@ -153,10 +154,13 @@ pub fn app(state: AppState) -> Router {
     let doc = Arc::new(doc);
     let tls = state.network.tls;
     // Only the API's own routes pass the gate; health and the OpenAPI document are public.
+    // The web pages are merged after the gate's layer, so it does not cover them: they
+    // check sign-in and roles themselves (`web::WebRequest::require`).
     api.route_layer(axum::middleware::from_fn_with_state(
         state.clone(),
         access::guard,
     ))
+    .merge(web::routes())
     .route(
         "/api/openapi.json",
         axum::routing::get(move || {

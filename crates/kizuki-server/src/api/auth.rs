@@ -52,7 +52,7 @@ pub struct SessionAnswer {
     pub recovery_codes_left: Option<u32>,
 }
 
-fn set_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
+pub(crate) fn set_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
     let secure = state.auth.secure_cookies;
     let cookie = format!(
         "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
@@ -119,38 +119,60 @@ pub async fn login(
     headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
-    check_same_origin(&headers)?;
+    let SignedIn { answer, cookie } = sign_in(&state, &addr, &headers, req).await?;
+    let mut response = Json(answer).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+/// A successful sign-in: what the API answers, and the session cookie to set.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub answer: SessionAnswer,
+    pub cookie: HeaderValue,
+}
+
+/// Signs in with a password and, when the account has one, a second factor. The JSON API
+/// and the web login form both come through here, so the rate limit, lock-out, audit
+/// records and the session cookie cannot drift apart between the two.
+pub async fn sign_in(
+    state: &AppState,
+    addr: &ClientAddr,
+    headers: &HeaderMap,
+    req: LoginRequest,
+) -> ApiResult<SignedIn> {
+    check_same_origin(headers)?;
     let now = state.clock.now();
     if let Some(ip) = addr.0 {
         state.login_limiter.check(ip, now)?;
     }
     let key = req.email.trim().to_lowercase();
     if key.is_empty() || key.len() > 254 || req.password.len() > 1024 {
-        return Err(fail(&state, &key, &addr, None, "malformed").await);
+        return Err(fail(state, &key, addr, None, "malformed").await);
     }
     let failures = state.store.login_failures(&key).await?;
     if crate::access::locked_until(&state.auth.lockout, &failures, now).is_some() {
         // Refused without checking the password and without counting (the contract of
         // `kizuki_auth::lockout`): attempts during a lock must not lengthen it, or someone
         // retrying the right password would keep their own account locked.
-        return Err(record_failure(&state, &key, &addr, None, "locked", failures.failures).await);
+        return Err(record_failure(state, &key, addr, None, "locked", failures.failures).await);
     }
     let creds = state.store.credentials_by_email(&key).await?;
     let stored_hash = creds.as_ref().and_then(|c| c.password_hash.clone());
-    let password_ok = credentials::verify_password(&state, req.password, stored_hash).await?;
+    let password_ok = credentials::verify_password(state, req.password, stored_hash).await?;
     let creds = match creds {
         Some(c) if password_ok && c.user.active => c,
         Some(c) if password_ok => {
-            return Err(fail(&state, &key, &addr, Some(&c.user), "inactive").await);
+            return Err(fail(state, &key, addr, Some(&c.user), "inactive").await);
         }
         Some(c) => {
-            return Err(fail(&state, &key, &addr, Some(&c.user), "wrong_password").await);
+            return Err(fail(state, &key, addr, Some(&c.user), "wrong_password").await);
         }
-        None => return Err(fail(&state, &key, &addr, None, "unknown_user").await),
+        None => return Err(fail(state, &key, addr, None, "unknown_user").await),
     };
     let user = creds.user.clone();
     if user.mfa_enabled {
-        match second_factor(&state, &creds, req.totp_code, req.recovery_code).await? {
+        match second_factor(state, &creds, req.totp_code, req.recovery_code).await? {
             SecondFactor::Missing => {
                 let event = state.audit.event(
                     None,
@@ -164,7 +186,7 @@ pub async fn login(
                 return Err(ApiError::MfaRequired);
             }
             SecondFactor::Refused(reason) => {
-                return Err(fail(&state, &key, &addr, Some(&user), reason).await);
+                return Err(fail(state, &key, addr, Some(&user), reason).await);
             }
             SecondFactor::Accepted => {}
         }
@@ -175,7 +197,7 @@ pub async fn login(
     } else {
         SessionStage::Full
     };
-    let (secret, hash) = credentials::new_secret(&state, "kzs_");
+    let (secret, hash) = credentials::new_secret(state, "kzs_");
     let session = state
         .store
         .create_session(
@@ -226,12 +248,10 @@ pub async fn login(
         mfa_enrolment_required: stage == SessionStage::EnrolMfa,
         recovery_codes_left,
     };
-    let mut response = Json(answer).into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        set_cookie(&state, &secret, state.auth.session_absolute.as_secs()),
-    );
-    Ok(response)
+    Ok(SignedIn {
+        answer,
+        cookie: set_cookie(state, &secret, state.auth.session_absolute.as_secs()),
+    })
 }
 
 enum SecondFactor {
@@ -277,17 +297,22 @@ async fn second_factor(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
     responses((status = 204, description = "Signed out; the cookie is cleared")))]
 pub async fn logout(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
+    let cookie = end_session(&state, &principal).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+/// Revokes the caller's session (if they came with one) and answers the cookie that clears
+/// it in the browser; the API and the web sign-out button share it.
+pub async fn end_session(state: &AppState, principal: &Principal) -> ApiResult<HeaderValue> {
     if let Some(id) = principal.session_id() {
         state
             .store
             .revoke_session(principal.user.id, id, state.clock.now())
             .await?;
     }
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, set_cookie(&state, "", 0));
-    Ok(response)
+    Ok(set_cookie(state, "", 0))
 }
 
 /// A session as its owner sees it.

@@ -1,0 +1,390 @@
+//! The server-rendered web UI: HTML pages for people, beside the JSON API for programs.
+//!
+//! Pages sit outside the API's gate (`access::guard` covers `/api/v1` only) and check for
+//! themselves, with the same session cookie and the same `Role::may` rules: a visitor who is
+//! not signed in is sent to `/login?next=…`, a role that may not do something gets a 403 page,
+//! an incident outside one's need-to-know is a 404 page. API tokens are never accepted here:
+//! a page is for a browser, and a token's scope was not written with pages in mind.
+//!
+//! Every visible word comes from `locales/{ja,en}/main.ftl` through [`i18n::Tr`]; templates
+//! live in `templates/` and are compiled into the binary by askama. Pages carry no inline
+//! script or style, which the Content-Security-Policy would block anyway.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use kizuki_domain::access::Action;
+use kizuki_domain::user::SessionStage;
+
+use crate::AppState;
+use crate::access::{Credential, Principal};
+use crate::client_addr::ClientAddr;
+
+pub mod assets;
+pub mod i18n;
+mod incidents;
+mod library;
+mod login;
+
+use i18n::Tr;
+
+/// Where a signed-in user lands when nothing else was asked for.
+pub const HOME: &str = "/library";
+
+/// The page routes. `app()` merges them beside the API.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/library", get(library::index))
+        .route("/library/{case}", get(library::case))
+        .route("/incidents/{id}/report", get(incidents::report))
+        .route("/static/{file}", get(assets::serve))
+}
+
+async fn home(req: WebRequest) -> Response {
+    match req.principal {
+        Some(_) => see_other(HOME),
+        None => see_other("/login"),
+    }
+}
+
+/// What every page handler starts from: the language, the address, and who is signed in.
+#[derive(Debug, Clone)]
+pub struct WebRequest {
+    pub tr: Tr,
+    /// `?lang=` chose the language just now; the answer must remember it.
+    pub lang_chosen: bool,
+    pub uri: Uri,
+    pub method: Method,
+    pub headers: HeaderMap,
+    pub addr: ClientAddr,
+    /// The signed-in user of a browser session, if any (an expired or unknown cookie counts
+    /// as not signed in: the user is simply asked to sign in again).
+    pub principal: Option<Principal>,
+    /// Cookies get `Secure`.
+    secure: bool,
+}
+
+impl FromRequestParts<AppState> for WebRequest {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let addr = match ClientAddr::from_request_parts(parts, state).await {
+            Ok(a) => a,
+            Err(never) => match never {},
+        };
+        let resolved = i18n::resolve(parts.uri.query(), &parts.headers, state.settings.language);
+        // Only the cookie is looked at: `authenticate` would prefer a bearer token, and
+        // pages are for browsers.
+        let mut cookies = HeaderMap::new();
+        for value in parts.headers.get_all(header::COOKIE) {
+            cookies.append(header::COOKIE, value.clone());
+        }
+        let principal = match crate::access::authenticate(state, &cookies).await {
+            Ok(Some(p)) if matches!(p.credential, Credential::Session { .. }) => Some(p),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::debug!(error = %e, "web request with an unusable session cookie");
+                None
+            }
+        };
+        Ok(Self {
+            tr: Tr::new(resolved.lang),
+            lang_chosen: resolved.chosen,
+            uri: parts.uri.clone(),
+            method: parts.method.clone(),
+            headers: parts.headers.clone(),
+            addr,
+            principal,
+            secure: state.auth.secure_cookies,
+        })
+    }
+}
+
+impl WebRequest {
+    /// The path and query of this request, as a page may link back to it.
+    pub fn path_and_query(&self) -> String {
+        self.uri
+            .path_and_query()
+            .map_or_else(|| self.uri.path().to_owned(), |pq| pq.as_str().to_owned())
+    }
+
+    /// The current address with `lang` set to `code`, keeping every other parameter.
+    pub fn with_lang(&self, code: &str) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        if let Some(q) = self.uri.query() {
+            for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+                if k != "lang" {
+                    query.append_pair(&k, &v);
+                }
+            }
+        }
+        query.append_pair("lang", code);
+        format!("{}?{}", self.uri.path(), query.finish())
+    }
+
+    /// The frame around a page: header, navigation, the language switcher.
+    pub fn layout(&self, title: String, nav: Nav) -> Layout {
+        let (user, csrf) = match &self.principal {
+            Some(p) => (
+                Some(p.user.display_name.clone()),
+                match &p.credential {
+                    Credential::Session { csrf, .. } => Some(csrf.clone()),
+                    Credential::Token { .. } => None,
+                },
+            ),
+            None => (None, None),
+        };
+        Layout {
+            t: self.tr,
+            title,
+            nav,
+            user,
+            csrf,
+            switch_ja: self.with_lang("ja"),
+            switch_en: self.with_lang("en"),
+            stylesheet: assets::STYLESHEET.href(),
+        }
+    }
+
+    /// The signed-in user if they may take `action`, else the answer to send instead: the
+    /// login page (with a way back here), or a 403 page.
+    pub async fn require(&self, state: &AppState, action: Action) -> Result<Principal, Response> {
+        let Some(principal) = self.principal.clone() else {
+            return Err(self.to_login());
+        };
+        if let Credential::Session { stage, .. } = &principal.credential
+            && *stage == SessionStage::EnrolMfa
+        {
+            return Err(self.message(
+                StatusCode::FORBIDDEN,
+                "mfa-enrol-title",
+                self.tr.t("mfa-enrol-text"),
+            ));
+        }
+        if !principal.user.role.may(action) {
+            state
+                .audit
+                .record_request(
+                    Some(&principal),
+                    self.addr.0,
+                    &self.method,
+                    self.uri.path(),
+                    self.uri.path(),
+                    "denied",
+                )
+                .await;
+            return Err(self.message(
+                StatusCode::FORBIDDEN,
+                "forbidden-title",
+                self.tr.t("forbidden-text"),
+            ));
+        }
+        Ok(principal)
+    }
+
+    /// Sends a visitor who is not signed in to the login page, remembering where they were.
+    pub fn to_login(&self) -> Response {
+        let next: String =
+            form_urlencoded::byte_serialize(self.path_and_query().as_bytes()).collect();
+        see_other(&format!("/login?next={next}"))
+    }
+
+    /// A page with only a heading and a paragraph: errors, refusals, notices.
+    pub fn message(&self, status: StatusCode, title_key: &str, text: String) -> Response {
+        let title = self.tr.t(title_key);
+        let page = MessagePage {
+            layout: self.layout(title.clone(), Nav::None),
+            t: self.tr,
+            title,
+            text,
+        };
+        self.render(status, &page)
+    }
+
+    pub fn not_found(&self) -> Response {
+        self.message(
+            StatusCode::NOT_FOUND,
+            "not-found-title",
+            self.tr.t("not-found-text"),
+        )
+    }
+
+    /// Renders `page` as the answer, remembering a language chosen with `?lang=`.
+    pub fn render(&self, status: StatusCode, page: &impl Template) -> Response {
+        let body = match page.render() {
+            Ok(body) => body,
+            Err(e) => {
+                tracing::error!(error = %e, "could not render a page");
+                return (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                    "internal error",
+                )
+                    .into_response();
+            }
+        };
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        headers.insert(
+            header::CONTENT_LANGUAGE,
+            HeaderValue::from_static(self.tr.code()),
+        );
+        self.remember_language(headers);
+        response
+    }
+
+    /// Adds the language cookie when `?lang=` chose the language of this answer.
+    pub fn remember_language(&self, headers: &mut HeaderMap) {
+        if self.lang_chosen
+            && let Some(cookie) = i18n::remember(self.tr.lang, self.secure)
+        {
+            headers.append(header::SET_COOKIE, cookie);
+        }
+    }
+}
+
+/// A `303 See Other` to `location` (a path on this site).
+pub fn see_other(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+}
+
+/// Where to go after signing in: only a path on this site. Anything that a browser could
+/// read as another host (`//evil.example`, `/\evil.example`, `https://…`) falls back to
+/// [`HOME`], so the login page cannot be used to bounce users elsewhere.
+pub fn safe_next(raw: Option<&str>) -> String {
+    match raw {
+        Some(next)
+            if next.starts_with('/')
+                && !next.starts_with("//")
+                && !next.contains('\\')
+                && next.len() <= 2048
+                && !next.chars().any(|c| c.is_control() || c.is_whitespace())
+                && !next.starts_with("/login")
+                && !next.starts_with("/logout") =>
+        {
+            next.to_owned()
+        }
+        _ => HOME.to_owned(),
+    }
+}
+
+/// The value of query parameter `name`.
+pub fn query_param(uri: &Uri, name: &str) -> Option<String> {
+    uri.query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    })
+}
+
+/// Which navigation item the page belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nav {
+    None,
+    Library,
+}
+
+/// The frame of every page.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub t: Tr,
+    pub title: String,
+    pub nav: Nav,
+    /// The signed-in user's display name.
+    pub user: Option<String>,
+    /// The session's CSRF token, for the sign-out form.
+    pub csrf: Option<String>,
+    pub switch_ja: String,
+    pub switch_en: String,
+    pub stylesheet: String,
+}
+
+impl Layout {
+    pub fn in_library(&self) -> bool {
+        self.nav == Nav::Library
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage {
+    layout: Layout,
+    t: Tr,
+    title: String,
+    text: String,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use kizuki_domain::settings::Language;
+
+    #[test]
+    fn next_must_stay_on_this_site() {
+        assert_eq!(safe_next(Some("/library?q=a")), "/library?q=a");
+        assert_eq!(
+            safe_next(Some("/incidents/3/report")),
+            "/incidents/3/report"
+        );
+        for bad in [
+            "//evil.example",
+            "https://evil.example/",
+            "/\\evil.example",
+            "evil",
+            "/login?next=/x",
+            "/a b",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), HOME, "{bad}");
+        }
+        assert_eq!(safe_next(None), HOME);
+    }
+
+    /// Keys built at run time from vocabularies (`category-…`, `lane-…`, `day-part-…`) exist
+    /// in both languages.
+    #[test]
+    fn vocabulary_messages_exist_in_both_languages() {
+        for lang in [Language::Ja, Language::En] {
+            let tr = Tr::new(lang);
+            let mut keys: Vec<String> = Vec::new();
+            keys.extend(
+                kizuki_domain::incident::Category::ALL
+                    .iter()
+                    .map(|c| library::category_key(*c)),
+            );
+            keys.extend(
+                kizuki_domain::timeline::Lane::ALL
+                    .iter()
+                    .map(|l| library::lane_key(*l)),
+            );
+            keys.extend(
+                kizuki_domain::timeline::DayPart::ALL
+                    .iter()
+                    .map(|p| library::day_part_key(*p)),
+            );
+            for key in keys {
+                assert_ne!(tr.t(&key), key, "{key} missing in {lang}");
+            }
+        }
+    }
+}
