@@ -61,7 +61,7 @@ mkdir -m 0700 "$DATA"
 if [[ $EUID -eq 0 ]]; then chown -R postgres: "$BASE"; fi
 
 LOCALE=C
-if locale -a 2>/dev/null | grep -qix 'c.utf-\?8'; then LOCALE=C.UTF-8; fi
+if locale -a 2>/dev/null | grep -ix 'c.utf-\?8' >/dev/null; then LOCALE=C.UTF-8; fi
 
 log "initialising cluster in $DATA (locale $LOCALE)"
 "${RUN[@]}" "$BINDIR/initdb" -D "$DATA" -U postgres -E UTF8 --locale="$LOCALE" \
