@@ -305,7 +305,7 @@ async fn a_next_that_leaves_the_site_is_ignored() {
         )
         .await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{next}: {}", page.body);
-        assert_eq!(page.location(), "/library", "{next}");
+        assert_eq!(page.location(), "/incidents", "{next}");
     }
 }
 
@@ -563,4 +563,802 @@ async fn the_stylesheet_is_served_for_a_year_under_its_hash() {
     // Pages themselves are never cached, and carry the CSP.
     assert_eq!(page.headers[header::CACHE_CONTROL], "no-store");
     assert!(page.headers.contains_key(header::CONTENT_SECURITY_POLICY));
+}
+
+/// An incident made through the API (as the commander), returning its id.
+async fn incident(api: &Api, title: &str, extra: serde_json::Value) -> i64 {
+    let mut body = json!({
+        "title": title,
+        "summary": "Seen by the night shift",
+        "category": "ransomware",
+        "severity": 3,
+        "detection_source": "edr",
+        "start_date": "2026-06-19"
+    });
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            b.insert(k.clone(), v.clone());
+        }
+    }
+    let made = api.post("/api/v1/incidents", body).await;
+    made["id"].as_i64().unwrap_or_else(|| panic!("{made}"))
+}
+
+async fn commander_cookie(api: &Api) -> String {
+    let commander = api
+        .store
+        .user_by_email("csirt@example.jp")
+        .await
+        .unwrap()
+        .unwrap();
+    session(api, commander.id, "commander").await
+}
+
+/// The cells of the timeline row labelled `when` (and `at`, when given), one string per
+/// lane column, in the header's order.
+fn timeline_row(body: &str, when: &str, at: Option<&str>) -> Vec<String> {
+    let table = &body[body
+        .find("id=\"timeline-table\"")
+        .expect("a timeline table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    for row in table.split("<tr").skip(2) {
+        let header = &row[..row.find("</th>").unwrap_or(row.len())];
+        let when_ok = header.contains(&format!("<span class=\"when\">{when}</span>"));
+        let at_ok = at.is_none_or(|a| header.contains(&format!("<span class=\"at\">{a}</span>")));
+        if when_ok && at_ok {
+            return row
+                .split("<td>")
+                .skip(1)
+                .map(|c| c[..c.find("</td>").unwrap()].to_owned())
+                .collect();
+        }
+    }
+    panic!("no row {when} {at:?} in:\n{table}");
+}
+
+#[tokio::test]
+async fn an_employee_reports_a_suspicion_without_signing_in() {
+    let api = Api::sqlite().await;
+    let form = get(&api, "/report?lang=ja", None).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("何でもなくても、まったく問題ありません"));
+    assert!(form.body.contains("name=\"what_happened\""));
+
+    // Nothing typed: the error sits beside the field, and what was typed elsewhere stays.
+    let empty = post_form(
+        &api,
+        "/report?lang=ja",
+        None,
+        &[
+            ("what_happened", "  "),
+            ("where", "3F 経理部"),
+            ("contact", "内線 1234"),
+        ],
+    )
+    .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.body.contains("id=\"what-error\""));
+    assert!(empty.body.contains("気付いたことを一言でも書いてください"));
+    assert!(empty.body.contains("value=\"3F 経理部\""));
+    assert!(empty.body.contains("value=\"内線 1234\""));
+
+    // A time that is no time, in English this time.
+    let bad_time = post_form(
+        &api,
+        "/report?lang=en",
+        None,
+        &[
+            ("what_happened", "Odd pop-up"),
+            ("noticed_at", "yesterday-ish"),
+        ],
+    )
+    .await;
+    assert_eq!(bad_time.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad_time.body.contains("id=\"noticed-error\""));
+    assert!(bad_time.body.contains("This is not a date and time"));
+    assert!(bad_time.body.contains(">Odd pop-up</textarea>"));
+    assert_eq!(
+        api.store.count_incidents(None).await.unwrap(),
+        0,
+        "refused forms file nothing"
+    );
+
+    let sent = post_form(
+        &api,
+        "/report?lang=en",
+        None,
+        &[
+            (
+                "what_happened",
+                "A red screen asks for bitcoin\nFiles end in .lock",
+            ),
+            ("where", "PC-ACC-07"),
+            ("noticed_at", "2026-06-20T11:40"),
+            ("contact", "ext. 1234"),
+        ],
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let location = sent.location().to_owned();
+    let reference: i64 = location
+        .strip_prefix("/report/thanks?reference=")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let thanks = get(&api, &format!("{location}&lang=en"), None).await;
+    assert_eq!(thanks.status, StatusCode::OK);
+    assert!(
+        thanks
+            .body
+            .contains(&format!("Your report number is {reference}."))
+    );
+    assert!(thanks.body.contains("do not delete anything"));
+
+    let filed = api.store.get_incident(reference).await.unwrap().unwrap();
+    assert_eq!(filed.title, "A red screen asks for bitcoin");
+    assert_eq!(filed.phase.as_str(), "reported");
+    assert_eq!(filed.detection_source.as_str(), "user_report");
+    assert!(filed.summary.contains("PC-ACC-07") && filed.summary.contains("ext. 1234"));
+    // 11:40 in Tokyo is 02:40 UTC.
+    assert_eq!(filed.aware_at.to_string(), "2026-06-20T02:40:00Z");
+}
+
+#[tokio::test]
+async fn a_report_sent_from_another_site_is_refused_and_files_nothing() {
+    let api = Api::sqlite().await;
+    let body = "what_happened=forged";
+    for (header, value) in [
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "https://evil.example"),
+    ] {
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/report")
+            .header(header::HOST, "kizuki.example.jp")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header, value)
+            .body(Body::from(body))
+            .unwrap();
+        let page = send(&api, req).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{header}");
+    }
+    assert_eq!(api.store.count_incidents(None).await.unwrap(), 0);
+
+    // Regression: under `Referrer-Policy: no-referrer` Chromium posts our own forms with
+    // `Origin: null` and `Sec-Fetch-Site: same-origin`; that is our page and is accepted.
+    // A null origin that does not say so stays refused.
+    for (site, status) in [
+        (Some("same-origin"), StatusCode::SEE_OTHER),
+        (None, StatusCode::FORBIDDEN),
+    ] {
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri("/report")
+            .header(header::HOST, "kizuki.example.jp")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ORIGIN, "null");
+        if let Some(site) = site {
+            req = req.header("sec-fetch-site", site);
+        }
+        let page = send(&api, req.body(Body::from("what_happened=real")).unwrap()).await;
+        assert_eq!(page.status, status, "{site:?}");
+    }
+    assert_eq!(api.store.count_incidents(None).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn the_board_lists_filters_and_counts_open_incidents() {
+    let api = Api::sqlite().await;
+    let a = incident(&api, "Ransomware at the plant", json!({})).await;
+    let b = incident(
+        &api,
+        "Defaced campaign site",
+        json!({"category": "web_defacement", "severity": 1}),
+    )
+    .await;
+    for phase in ["triage", "containment"] {
+        let v = api.get(&format!("/api/v1/incidents/{b}")).await["version"]
+            .as_i64()
+            .unwrap();
+        api.patch(
+            &format!("/api/v1/incidents/{b}"),
+            json!({"version": v, "phase": phase}),
+        )
+        .await;
+    }
+    let cookie = commander_cookie(&api).await;
+
+    let board = get(&api, "/incidents?lang=en", Some(&cookie)).await;
+    assert_eq!(board.status, StatusCode::OK, "{}", board.body);
+    assert!(board.body.contains(&format!("href=\"/incidents/{a}\"")));
+    assert!(board.body.contains("Defaced campaign site"));
+    assert!(board.body.contains("2 incidents shown"));
+    assert!(board.body.contains("Day 2"), "the day count since Day 1");
+    // Counts by phase link to the filtered board.
+    assert!(board.body.contains(
+        "<a href=\"/incidents?phase=containment\"><span class=\"count\">1</span> <span class=\"label\">Containment</span></a>"
+    ));
+
+    let filtered = get(&api, "/incidents?lang=en&phase=containment", Some(&cookie)).await;
+    assert!(filtered.body.contains("Defaced campaign site"));
+    assert!(!filtered.body.contains("Ransomware at the plant"));
+    let severe = get(&api, "/incidents?lang=en&min_severity=3", Some(&cookie)).await;
+    assert!(severe.body.contains("Ransomware at the plant"));
+    assert!(!severe.body.contains("Defaced campaign site"));
+
+    // An unknown value is shown beside its filter, not silently dropped.
+    let odd = get(&api, "/incidents?lang=en&phase=panic", Some(&cookie)).await;
+    assert_eq!(odd.status, StatusCode::OK);
+    assert!(odd.body.contains("id=\"f-phase-error\""));
+    assert!(odd.body.contains("“panic” is not one of the choices"));
+
+    // A reporter sees only their own reports on the board.
+    let reporter = signed_in(&api, Role::Reporter, "reporter").await;
+    let page = get(&api, "/incidents?lang=en", Some(&reporter)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("Ransomware at the plant"));
+    assert!(page.body.contains("No incidents shown"));
+    // And without a session, the board asks for one.
+    let page = get(&api, "/incidents", None).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location(), "/login?next=%2Fincidents");
+}
+
+#[tokio::test]
+async fn the_incident_page_lays_the_timeline_out_by_day_and_lane() {
+    let api = Api::sqlite().await;
+    let id = incident(&api, "Ransomware at the plant", json!({})).await;
+    for (day, time, lane, text) in [
+        (1, "22:00", "it_business", "File server alerts"),
+        (2, "09:30", "ciso_csirt", "CSIRT convened"),
+        (2, "09:30", "management_pr", "President briefed"),
+    ] {
+        api.post(
+            &format!("/api/v1/incidents/{id}/timeline"),
+            json!({"day": day, "time_of_day": time, "lane": lane, "kind": "communication", "text": text}),
+        )
+        .await;
+    }
+    api.post(
+        &format!("/api/v1/incidents/{id}/decisions"),
+        json!({
+            "question": "Shut down the plant network?",
+            "options": [
+                {"label": "Shut down now", "scenario": "Production stops for two days"},
+                {"label": "Keep running", "scenario": "Encryption may spread"}
+            ]
+        }),
+    )
+    .await;
+    let cookie = commander_cookie(&api).await;
+    let page = get(&api, &format!("/incidents/{id}?lang=en"), Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    // Lanes in the study's order: management & PR, CISO & CSIRT, IT & business units.
+    let day1 = timeline_row(&page.body, "Day 1", Some("22:00"));
+    assert!(day1[2].contains("File server alerts"), "{day1:?}");
+    assert!(day1[0].is_empty() && day1[1].is_empty());
+    // 20 June 2026 is a Saturday: Day 2 carries the rest-day mark, and both lanes share it.
+    let day2 = timeline_row(&page.body, "Day 2", Some("9:30"));
+    assert!(day2[0].contains("President briefed"), "{day2:?}");
+    assert!(day2[1].contains("CSIRT convened"), "{day2:?}");
+    assert!(page.body.contains("<tr class=\"rest-day\">"));
+    assert!(page.body.contains("Shut down the plant network?"));
+    assert!(page.body.contains("Production stops for two days"));
+    assert!(page.body.contains("Not decided yet."));
+    // The header: severity, phase, day count.
+    assert!(page.body.contains("<dd>Reported</dd>") || page.body.contains("<dd>Triage</dd>"));
+    assert!(page.body.contains("<dd>Day 2</dd>"));
+
+    let ja = get(&api, &format!("/incidents/{id}?lang=ja"), Some(&cookie)).await;
+    let day2 = timeline_row(&ja.body, "2日目", Some("9:30"));
+    assert!(day2[0].contains("President briefed"));
+    assert!(ja.body.contains("経営・広報"));
+}
+
+#[tokio::test]
+async fn quick_add_keeps_the_lane_and_what_was_typed() {
+    let api = Api::sqlite().await;
+    let id = incident(&api, "Ransomware at the plant", json!({})).await;
+    let executive = signed_in(&api, Role::Executive, "exec").await;
+    // Members only? Executives see unrestricted incidents; the page opens in their lane.
+    let page = get(&api, &format!("/incidents/{id}?lang=ja"), Some(&executive)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body
+            .contains("<option value=\"management_pr\" selected>")
+    );
+    let csrf = page.csrf();
+
+    // Empty text: the error beside the field in Japanese, lane and time kept.
+    let refused = post_form(
+        &api,
+        &format!("/incidents/{id}/timeline?lang=ja"),
+        Some(&executive),
+        &[
+            ("csrf", &csrf),
+            ("lane", "external"),
+            ("kind", "decision"),
+            ("at", "2026-06-20T10:15"),
+            ("text", ""),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("出来事を書いてください"));
+    assert!(
+        refused
+            .body
+            .contains("<option value=\"external\" selected>")
+    );
+    assert!(
+        refused
+            .body
+            .contains("<option value=\"decision\" selected>")
+    );
+    assert!(refused.body.contains("value=\"2026-06-20T10:15\""));
+
+    // Without the page's CSRF token nothing is written.
+    let forged = post_form(
+        &api,
+        &format!("/incidents/{id}/timeline"),
+        Some(&executive),
+        &[
+            ("lane", "management_pr"),
+            ("kind", "other"),
+            ("text", "forged"),
+        ],
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    let added = post_form(
+        &api,
+        &format!("/incidents/{id}/timeline"),
+        Some(&executive),
+        &[
+            ("csrf", &csrf),
+            ("lane", "management_pr"),
+            ("kind", "decision"),
+            ("at", "2026-06-20T10:15"),
+            ("text", "Decided to disclose on Monday"),
+        ],
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    assert_eq!(
+        added.location(),
+        format!("/incidents/{id}?lane=management_pr&added=1#timeline")
+    );
+    let after = get(
+        &api,
+        &format!("/incidents/{id}?lane=management_pr&added=1&lang=en"),
+        Some(&executive),
+    )
+    .await;
+    assert!(after.body.contains("Added to the timeline."));
+    let row = timeline_row(&after.body, "Day 2", Some("10:15"));
+    assert!(row[0].contains("Decided to disclose on Monday"), "{row:?}");
+    assert!(row[0].contains("— exec"), "the writer is the actor");
+    let stored = api.get(&format!("/api/v1/incidents/{id}/timeline")).await;
+    let texts: Vec<&str> = stored
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        ["Decided to disclose on Monday"],
+        "forged and refused posts wrote nothing"
+    );
+
+    // A role that reads but may not write sees no quick-add box, and its posts are refused.
+    let reporter = signed_in(&api, Role::Reporter, "reporter").await;
+    let refused = post_form(
+        &api,
+        &format!("/incidents/{id}/timeline"),
+        Some(&reporter),
+        &[("lane", "management_pr"), ("kind", "other"), ("text", "x")],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_restricted_incident_page_is_a_404_for_outsiders() {
+    let api = Api::sqlite().await;
+    let id = incident(
+        &api,
+        "Insider copying files",
+        json!({"restricted": true, "category": "insider"}),
+    )
+    .await;
+    let cookie = commander_cookie(&api).await;
+    let page = get(&api, &format!("/incidents/{id}"), Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let outsider = signed_in(&api, Role::Responder, "outsider").await;
+    for uri in [
+        format!("/incidents/{id}"),
+        "/incidents/%31".to_owned(),
+        "/incidents/999".to_owned(),
+    ] {
+        let page = get(&api, &uri, Some(&outsider)).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{uri}");
+        assert!(!page.body.contains("Insider copying files"));
+    }
+    let board = get(&api, "/incidents", Some(&outsider)).await;
+    assert!(!board.body.contains("Insider copying files"));
+}
+
+/// The hidden `version` of the triage form.
+fn triage_version(body: &str) -> String {
+    let at = body.find("name=\"version\" value=\"").unwrap() + 22;
+    body[at..at + body[at..].find('"').unwrap()].to_owned()
+}
+
+#[tokio::test]
+async fn triage_applies_and_a_colleagues_change_is_shown_not_lost() {
+    let api = Api::sqlite().await;
+    let id = incident(
+        &api,
+        "Odd pop-up on PC-7",
+        json!({"category": "other", "severity": 1}),
+    )
+    .await;
+    let cookie = commander_cookie(&api).await;
+    let page = get(&api, &format!("/incidents/{id}?lang=en"), Some(&cookie)).await;
+    let csrf = page.csrf();
+    let version = triage_version(&page.body);
+
+    let sent = post_form(
+        &api,
+        &format!("/incidents/{id}/triage"),
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("version", &version),
+            ("severity", "3"),
+            ("phase", "triage"),
+            ("category", "ransomware"),
+        ],
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let stored = api.get(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(stored["severity"], 3);
+    assert_eq!(stored["phase"], "triage");
+    assert_eq!(stored["category"], "ransomware");
+
+    // The same (now stale) form again, wanting containment: refused with the colleague's
+    // state named, the choice kept, and the form moved to the current version.
+    let stale = post_form(
+        &api,
+        &format!("/incidents/{id}/triage?lang=en"),
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("version", &version),
+            ("severity", "2"),
+            ("phase", "triage"),
+            ("category", "ransomware"),
+        ],
+    )
+    .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    assert!(stale.body.contains("A colleague changed this incident"));
+    assert!(stale.body.contains("severity 3, phase Triage"));
+    assert!(stale.body.contains("<option value=\"2\" selected>"));
+    assert_eq!(
+        triage_version(&stale.body),
+        stored["version"].as_i64().unwrap().to_string()
+    );
+    assert_eq!(
+        api.get(&format!("/api/v1/incidents/{id}")).await["severity"],
+        3,
+        "the stale form changed nothing"
+    );
+
+    // A phase the incident cannot move to is refused beside the phase.
+    let jump = post_form(
+        &api,
+        &format!("/incidents/{id}/triage?lang=en"),
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("version", &triage_version(&stale.body)),
+            ("severity", "3"),
+            ("phase", "post_incident"),
+            ("category", "ransomware"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        jump.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        jump.body
+    );
+    assert!(jump.body.contains("id=\"t-phase-error\""));
+}
+
+#[tokio::test]
+async fn a_playbook_is_applied_once_from_the_page() {
+    let api = Api::sqlite().await;
+    let id = incident(&api, "Ransomware at the plant", json!({})).await;
+    let cookie = commander_cookie(&api).await;
+    let page = get(&api, &format!("/incidents/{id}?lang=en"), Some(&cookie)).await;
+    // The incident's own category is offered first and preselected.
+    assert!(page.body.contains("<option value=\"ransomware\" selected>"));
+    let csrf = page.csrf();
+    let form = [("csrf", csrf.as_str()), ("playbook", "ransomware")];
+    let applied = post_form(
+        &api,
+        &format!("/incidents/{id}/playbook"),
+        Some(&cookie),
+        &form,
+    )
+    .await;
+    assert_eq!(applied.status, StatusCode::SEE_OTHER, "{}", applied.body);
+    let tasks = api.get(&format!("/api/v1/incidents/{id}/tasks")).await;
+    let count = tasks.as_array().unwrap().len();
+    assert!(count > 5, "{tasks}");
+    let page = get(&api, &format!("/incidents/{id}?lang=en"), Some(&cookie)).await;
+    assert!(
+        page.body.contains("<h3>CISO &#38; CSIRT</h3>")
+            || page.body.contains("<h3>CISO &amp; CSIRT</h3>")
+    );
+    // Twice is refused beside the field, and adds nothing.
+    let again = post_form(
+        &api,
+        &format!("/incidents/{id}/playbook?lang=en"),
+        Some(&cookie),
+        &form,
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(again.body.contains("id=\"p-playbook-error\""));
+    assert_eq!(
+        api.get(&format!("/api/v1/incidents/{id}/tasks"))
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        count
+    );
+    // Unknown playbook.
+    let odd = post_form(
+        &api,
+        &format!("/incidents/{id}/playbook?lang=en"),
+        Some(&cookie),
+        &[("csrf", csrf.as_str()), ("playbook", "nope")],
+    )
+    .await;
+    assert_eq!(odd.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn an_executive_records_a_decision_with_two_options() {
+    let api = Api::sqlite().await;
+    let id = incident(&api, "Ransomware at the plant", json!({})).await;
+    let executive = signed_in(&api, Role::Executive, "exec").await;
+    let page = get(&api, &format!("/incidents/{id}?lang=ja"), Some(&executive)).await;
+    let csrf = page.csrf();
+    // One option only: refused beside option 2, everything typed kept.
+    let short = post_form(
+        &api,
+        &format!("/incidents/{id}/decisions?lang=ja"),
+        Some(&executive),
+        &[
+            ("csrf", &csrf),
+            ("question", "工場ネットワークを止めるか"),
+            ("label_1", "すぐ止める"),
+            ("scenario_1", "生産が2日止まる"),
+            ("rationale", "感染拡大を防ぐ"),
+        ],
+    )
+    .await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(short.body.contains("id=\"d-label-2-error\""));
+    assert!(short.body.contains("選択肢は2つ以上必要です"));
+    assert!(short.body.contains("value=\"工場ネットワークを止めるか\""));
+    assert!(short.body.contains("value=\"生産が2日止まる\""));
+    assert!(short.body.contains(">感染拡大を防ぐ</textarea>"));
+
+    let made = post_form(
+        &api,
+        &format!("/incidents/{id}/decisions"),
+        Some(&executive),
+        &[
+            ("csrf", &csrf),
+            ("question", "工場ネットワークを止めるか"),
+            ("label_1", "すぐ止める"),
+            ("scenario_1", "生産が2日止まる"),
+            ("label_2", "止めずに監視"),
+            ("scenario_2", "暗号化が広がるおそれ"),
+            ("chosen", "1"),
+            ("rationale", "感染拡大を防ぐ"),
+        ],
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let decisions = api.get(&format!("/api/v1/incidents/{id}/decisions")).await;
+    let d = &decisions[0];
+    assert_eq!(d["options"].as_array().unwrap().len(), 2);
+    assert_eq!(d["chosen"], 0);
+    assert_eq!(d["decided_by"], "exec");
+    let page = get(&api, &format!("/incidents/{id}?lang=ja"), Some(&executive)).await;
+    assert!(
+        page.body
+            .contains("<li class=\"chosen\"><strong>すぐ止める</strong>")
+    );
+
+    // An open decision proposed by a responder is decided later by the executive.
+    let responder = signed_in(&api, Role::Responder, "resp").await;
+    let rpage = get(&api, &format!("/incidents/{id}"), Some(&responder)).await;
+    let rcsrf = rpage.csrf();
+    let refused = post_form(
+        &api,
+        &format!("/incidents/{id}/decisions?lang=en"),
+        Some(&responder),
+        &[
+            ("csrf", &rcsrf),
+            ("question", "Pay the ransom?"),
+            ("label_1", "No"),
+            ("scenario_1", "Rebuild from backups"),
+            ("label_2", "Yes"),
+            ("scenario_2", "No guarantee of a key"),
+            ("chosen", "2"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "responders may not decide"
+    );
+    assert!(
+        refused
+            .body
+            .contains("may propose decisions but not take them")
+    );
+    let proposed = post_form(
+        &api,
+        &format!("/incidents/{id}/decisions"),
+        Some(&responder),
+        &[
+            ("csrf", &rcsrf),
+            ("question", "Pay the ransom?"),
+            ("label_1", "No"),
+            ("scenario_1", "Rebuild from backups"),
+            ("label_2", "Yes"),
+            ("scenario_2", ""),
+        ],
+    )
+    .await;
+    // Option 2 says nothing of what it leads to: refused beside that option.
+    assert_eq!(proposed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(proposed.body.contains("id=\"d-label-2-error\""));
+    let proposed = post_form(
+        &api,
+        &format!("/incidents/{id}/decisions"),
+        Some(&responder),
+        &[
+            ("csrf", &rcsrf),
+            ("question", "Pay the ransom?"),
+            ("label_1", "No"),
+            ("scenario_1", "Rebuild from backups"),
+            ("label_2", "Yes"),
+            ("scenario_2", "No guarantee of a key"),
+        ],
+    )
+    .await;
+    assert_eq!(proposed.status, StatusCode::SEE_OTHER, "{}", proposed.body);
+    let decisions = api.get(&format!("/api/v1/incidents/{id}/decisions")).await;
+    let open = decisions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["question"] == "Pay the ransom?")
+        .unwrap();
+    let did = open["id"].as_i64().unwrap();
+    assert!(open["chosen"].is_null());
+    let decided = post_form(
+        &api,
+        &format!("/incidents/{id}/decisions/{did}/decide"),
+        Some(&executive),
+        &[
+            ("csrf", &csrf),
+            ("chosen", "0"),
+            ("rationale", "Police advice"),
+        ],
+    )
+    .await;
+    assert_eq!(decided.status, StatusCode::SEE_OTHER, "{}", decided.body);
+    let twice = post_form(
+        &api,
+        &format!("/incidents/{id}/decisions/{did}/decide?lang=en"),
+        Some(&executive),
+        &[("csrf", &csrf), ("chosen", "1")],
+    )
+    .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+    assert!(
+        twice
+            .body
+            .contains("A colleague recorded the outcome first")
+    );
+    let stored = api
+        .get(&format!("/api/v1/incidents/{id}/decisions/{did}"))
+        .await;
+    assert_eq!(stored["chosen"], 0, "the first outcome stands");
+}
+
+#[tokio::test]
+async fn the_incident_page_hears_when_a_colleague_adds_an_entry() {
+    let api = Api::sqlite().await;
+    let id = incident(&api, "Ransomware at the plant", json!({})).await;
+    let cookie = commander_cookie(&api).await;
+    let page = get(&api, &format!("/incidents/{id}"), Some(&cookie)).await;
+    assert!(
+        page.body
+            .contains(&format!("data-events=\"/incidents/{id}/events\""))
+    );
+    let script = {
+        let at = page.body.find("<script src=\"").unwrap() + 13;
+        page.body[at..at + page.body[at..].find('"').unwrap()].to_owned()
+    };
+    let js = get(&api, &script, None).await;
+    assert_eq!(js.status, StatusCode::OK);
+    assert!(js.body.contains("EventSource"));
+
+    let res = api
+        .app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri(format!("/incidents/{id}/events"))
+                .header(header::COOKIE, &cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let mut body = res.into_body();
+    api.post(
+        &format!("/api/v1/incidents/{id}/timeline"),
+        json!({"lane": "it_business", "kind": "detection", "text": "Second server encrypted"}),
+    )
+    .await;
+    let event = tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        loop {
+            let frame = body.frame().await.unwrap().unwrap();
+            if let Ok(data) = frame.into_data() {
+                let text = String::from_utf8(data.to_vec()).unwrap();
+                if text.contains("event: timeline") {
+                    return text;
+                }
+            }
+        }
+    })
+    .await
+    .expect("a timeline event within 15 s");
+    assert!(event.contains("data: 1-"), "{event}");
+
+    // Outsiders get no stream for a restricted incident.
+    let secret = incident(&api, "Insider", json!({"restricted": true})).await;
+    let outsider = signed_in(&api, Role::Responder, "outsider").await;
+    let page = get(
+        &api,
+        &format!("/incidents/{secret}/events"),
+        Some(&outsider),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
 }

@@ -132,3 +132,208 @@ day-part-morning = morning
 day-part-afternoon = afternoon
 day-part-evening = evening
 day-part-night = night
+
+## Navigation (more)
+nav-incidents = Incidents
+nav-report = Report a suspicion
+
+## Form fields, shared
+field-too-long = This is too long: at most { $max } characters.
+field-bad-datetime = This is not a date and time. Use the picker, or write it as 2026-06-20T14:30.
+field-invalid = Please check this field: { $reason }
+
+## Report a suspicion
+suspicion-title = Report a suspicion
+suspicion-intro = Noticed something odd on a computer, in an e-mail or on a system? Tell us in your own words. It takes under a minute.
+suspicion-false-alarm = A false alarm is welcome and costs you nothing. Reporting early is what stops an attack from spreading.
+suspicion-what = What did you notice?
+suspicion-what-hint = For example: "a message on my screen demands payment", "files have strange names", "I clicked a link in an odd e-mail".
+suspicion-where = Which computer, system or place?
+suspicion-where-hint = For example: your PC's name, the system's name, your floor or office. Leave empty if you are not sure.
+suspicion-noticed = When did you notice it?
+suspicion-noticed-hint = Leave empty if it was just now.
+suspicion-contact = How can we reach you?
+suspicion-contact-hint = Phone, e-mail or desk. Leave empty to stay anonymous.
+suspicion-submit = Send the report
+suspicion-what-required = Tell us in a few words what you noticed.
+suspicion-noticed-future = This time is in the future. Leave it empty if it was just now.
+suspicion-thanks-title = Thank you for reporting
+suspicion-reference = Your report number is { $reference }. Quote it if anyone asks about your report.
+suspicion-thanks-false-alarm = If it turns out to be nothing, that is fine: you did the right thing.
+suspicion-next-title = What happens next
+suspicion-next-team = The response team looks at your report and contacts you if they need to know more.
+suspicion-next-network = If you can, disconnect the computer from the network: unplug the cable and turn off Wi-Fi.
+suspicion-next-keep = Do not switch it off and do not delete anything: what is on it helps find out what happened.
+suspicion-next-more = If you notice anything else, report it too.
+suspicion-another = Report something else
+
+## Incident board
+board-title = Incidents
+board-counts-label = Open incidents by phase
+board-filter-phase = Phase
+board-filter-severity = Severity
+board-severity-at-least = { $level } ({ $name }) or higher
+board-include-closed = Include closed incidents
+board-shown = { $count ->
+        [0] No incidents shown
+        [one] One incident shown
+       *[other] { $count } incidents shown
+    }
+board-none = No incident matches these filters.
+board-col-incident = Incident
+board-col-severity = Severity
+board-col-phase = Phase
+board-col-day = Today is
+board-col-clock = Next legal deadline
+board-exercise = Exercise
+board-no-clock = none running
+board-older = Older incidents
+
+## Legal clocks
+clock-due = due { $at }
+clock-status-running = running
+clock-status-due = due now
+clock-status-overdue = overdue
+clock-status-met = done
+clock-kind-appi_preliminary = APPI preliminary report
+clock-kind-appi_final = APPI final report
+clock-kind-gdpr = GDPR notification (72 h)
+clock-kind-custom = Custom deadline
+
+## Phases
+phase-reported = Reported
+phase-triage = Triage
+phase-containment = Containment
+phase-eradication = Eradication
+phase-recovery = Recovery
+phase-post_incident = Post-incident
+phase-closed = Closed
+
+## Incident page
+incident-heading = #{ $id } { $title }
+incident-today = Today is
+incident-aware-at = Aware since
+incident-clocks = Legal deadlines
+incident-members = Members
+incident-no-members = No one has been added yet.
+incident-report-link = After-action report
+incident-summary = Summary
+incident-timeline-empty = Nothing on the timeline yet.
+incident-timeline-count = { $count ->
+        [one] One entry.
+       *[other] { $count } entries.
+    }
+incident-tasks = Tasks by lane
+incident-no-tasks = No tasks yet. Apply a playbook to get the usual ones.
+incident-decisions = Decisions
+incident-no-decisions = No decisions recorded yet.
+incident-evidence = Evidence and custody
+incident-no-evidence = No evidence recorded yet.
+incident-observables = Observables
+incident-no-observables = No observables recorded yet.
+incident-parties = Parties and contacts
+incident-no-parties = No parties recorded yet.
+member-line = { $name } ({ $role })
+observable-shared = Also seen in:
+evidence-location = Kept at: { $location }
+party-phone = Phone:
+party-email = E-mail:
+party-fallback = If those fail:
+
+## Quick add
+quick-title = Add to the timeline
+quick-lane = Lane
+quick-kind = Kind
+quick-at = When
+quick-at-hint = Leave empty for now.
+quick-text = What happened
+quick-submit = Add
+quick-added = Added to the timeline.
+quick-lane-required = Choose a lane.
+quick-kind-required = Choose a kind.
+quick-text-required = Write what happened.
+
+## Timeline entry kinds
+entry-kind-detection = Detection
+entry-kind-analysis = Analysis
+entry-kind-containment = Containment
+entry-kind-communication = Communication
+entry-kind-decision = Decision
+entry-kind-recovery = Recovery
+entry-kind-disclosure = Disclosure
+entry-kind-other = Other
+
+## Tasks
+task-status-open = To do
+task-status-done = Done
+task-status-skipped = Skipped
+task-due = due { $at }
+
+## Decisions
+decision-decided = Decided by { $who } at { $at }.
+decision-decided-by = Decided by { $who }.
+decision-decide-by = Decide by { $at }
+decision-chosen = chosen
+decision-open = Not decided yet.
+
+## Custody
+custody-collected = collected
+custody-transferred = handed over
+custody-analysed = analysed
+custody-stored = stored
+custody-returned = returned
+custody-destroyed = destroyed
+
+## Parties
+party-kind-internal = Internal
+party-kind-vendor_forensics = Forensics vendor
+party-kind-vendor_antivirus = Antivirus vendor
+party-kind-vendor_edr = EDR vendor
+party-kind-mss = Managed security service
+party-kind-hosting = Hosting provider
+party-kind-jpcert = JPCERT/CC
+party-kind-police = Police
+party-kind-ppc = Personal Information Protection Commission
+party-kind-regulator = Regulator
+party-kind-nisc = NISC
+party-kind-ipa = IPA
+party-kind-customer = Customer
+party-kind-supplier = Supplier
+party-kind-group_company = Group company
+party-kind-other = Other
+
+## Roles
+role-admin = Administrator
+role-incident_commander = Incident commander
+role-responder = Responder
+role-executive = Executive
+role-pr_legal = PR / legal
+role-business_unit = Business unit
+role-reporter = Reporter
+role-external_responder = External responder
+
+## Incident page forms
+choose-one = Choose one of the choices.
+triage-submit = Save severity, phase and category
+triage-stale = A colleague changed this incident while you were editing: it is now at severity { $severity }, phase { $phase }. Your choices are kept below; save again to apply them over the colleague's change.
+playbook-title = Playbook
+playbook-submit = Apply the playbook
+playbook-already-applied = This playbook is already applied to this incident; its tasks are listed below.
+decision-new-title = Record a decision
+decision-question = Question to decide
+decision-option = Option { $n }
+decision-option-label = What would be done
+decision-option-scenario = What it leads to
+decision-chosen-field = Decided already?
+decision-chosen-none = Not yet: leave it open
+decision-rationale = Reasons
+decision-submit = Record the decision
+decision-outcome-title = Which option was taken?
+decision-outcome-submit = Record the outcome
+decision-question-required = Write the question to decide.
+decision-label-required = Say what this option would do, or clear its scenario.
+decision-two-options = A decision needs at least two options.
+decision-chosen-empty = The chosen option is empty.
+decision-may-not-decide = Your role may propose decisions but not take them; leave the decision open.
+decision-already-decided = A colleague recorded the outcome first; it is shown above.
+decision-scenario-required = Say what this option leads to: that is what the decision will be judged against later.

@@ -122,3 +122,204 @@ day-part-morning = 午前
 day-part-afternoon = 午後
 day-part-evening = 夕方
 day-part-night = 夜
+
+## Navigation (more)
+nav-incidents = インシデント
+nav-report = 不審な事象を報告
+
+## Form fields, shared
+field-too-long = 長すぎます（{ $max } 文字まで）。
+field-bad-datetime = 日時として読めません。カレンダーから選ぶか、2026-06-20T14:30 の形で入力してください。
+field-invalid = この項目を確認してください：{ $reason }
+
+## Report a suspicion
+suspicion-title = 不審な事象の報告
+suspicion-intro = パソコンやメール、システムで「おかしい」と感じたことを、ご自身の言葉で教えてください。1分もかかりません。
+suspicion-false-alarm = 結果的に何でもなくても、まったく問題ありません。早めの報告こそが被害の拡大を止めます。
+suspicion-what = 何に気付きましたか？
+suspicion-what-hint = 例：「画面に金銭を要求するメッセージが出た」「ファイル名がおかしくなっている」「不審なメールのリンクを開いてしまった」
+suspicion-where = どのパソコン・システム・場所ですか？
+suspicion-where-hint = 例：パソコンの名前、システム名、フロアや事業所。分からなければ空欄で構いません。
+suspicion-noticed = いつ気付きましたか？
+suspicion-noticed-hint = たった今なら空欄のままで構いません。
+suspicion-contact = 連絡先
+suspicion-contact-hint = 電話・メール・席など。匿名にしたい場合は空欄で構いません。
+suspicion-submit = 報告を送る
+suspicion-what-required = 気付いたことを一言でも書いてください。
+suspicion-noticed-future = 未来の日時になっています。たった今なら空欄にしてください。
+suspicion-thanks-title = ご報告ありがとうございます
+suspicion-reference = 受付番号は { $reference } です。この報告について問い合わせる際にお伝えください。
+suspicion-thanks-false-alarm = 何でもなかったとしても問題ありません。報告していただいたことが正しい行動です。
+suspicion-next-title = この後の流れ
+suspicion-next-team = 対応チームが内容を確認し、詳しく伺う必要があればご連絡します。
+suspicion-next-network = 可能であれば、そのパソコンをネットワークから切り離してください（LANケーブルを抜く、Wi-Fiを切る）。
+suspicion-next-keep = 電源は切らず、ファイルも消さないでください。残っている情報が原因の究明に役立ちます。
+suspicion-next-more = ほかにも気付いたことがあれば、あわせて報告してください。
+suspicion-another = 別の事象を報告する
+
+## Incident board
+board-title = インシデント
+board-counts-label = 対応中のインシデント（フェーズ別）
+board-filter-phase = フェーズ
+board-filter-severity = 深刻度
+board-severity-at-least = { $level }（{ $name }）以上
+board-include-closed = 終了したインシデントも表示
+board-shown = { $count ->
+        [0] 該当するインシデントはありません
+       *[other] { $count } 件を表示
+    }
+board-none = 条件に合うインシデントはありません。
+board-col-incident = インシデント
+board-col-severity = 深刻度
+board-col-phase = フェーズ
+board-col-day = 経過
+board-col-clock = 次の法定期限
+board-exercise = 演習
+board-no-clock = 進行中の期限なし
+board-older = さらに古いインシデント
+
+## Legal clocks
+clock-due = 期限 { $at }
+clock-status-running = 進行中
+clock-status-due = 期限到来
+clock-status-overdue = 期限超過
+clock-status-met = 完了
+clock-kind-appi_preliminary = 個人情報保護法 速報
+clock-kind-appi_final = 個人情報保護法 確報
+clock-kind-gdpr = GDPR 通知（72時間）
+clock-kind-custom = 独自の期限
+
+## Phases
+phase-reported = 報告受付
+phase-triage = トリアージ
+phase-containment = 封じ込め
+phase-eradication = 根絶
+phase-recovery = 復旧
+phase-post_incident = 事後対応
+phase-closed = 終了
+
+## Incident page
+incident-heading = #{ $id } { $title }
+incident-today = 経過
+incident-aware-at = 認知日時
+incident-clocks = 法定期限
+incident-members = メンバー
+incident-no-members = まだ誰も追加されていません。
+incident-report-link = 事後報告書
+incident-summary = 概要
+incident-timeline-empty = 時系列はまだありません。
+incident-timeline-count = { $count } 件。
+incident-tasks = レーン別のタスク
+incident-no-tasks = タスクはまだありません。プレイブックを適用すると標準のタスクが入ります。
+incident-decisions = 意思決定
+incident-no-decisions = 記録された意思決定はまだありません。
+incident-evidence = 証拠と保管の記録
+incident-no-evidence = 証拠はまだ記録されていません。
+incident-observables = 観測情報（IOC）
+incident-no-observables = 観測情報はまだ記録されていません。
+incident-parties = 関係者と連絡先
+incident-no-parties = 関係者はまだ記録されていません。
+member-line = { $name }（{ $role }）
+observable-shared = 他のインシデントにも出現：
+evidence-location = 保管場所：{ $location }
+party-phone = 電話：
+party-email = メール：
+party-fallback = つながらない場合：
+
+## Quick add
+quick-title = 時系列に追加
+quick-lane = レーン
+quick-kind = 種別
+quick-at = 日時
+quick-at-hint = 空欄なら現在の日時になります。
+quick-text = 出来事
+quick-submit = 追加
+quick-added = 時系列に追加しました。
+quick-lane-required = レーンを選んでください。
+quick-kind-required = 種別を選んでください。
+quick-text-required = 出来事を書いてください。
+
+## Timeline entry kinds
+entry-kind-detection = 検知
+entry-kind-analysis = 分析
+entry-kind-containment = 封じ込め
+entry-kind-communication = 連絡・広報
+entry-kind-decision = 意思決定
+entry-kind-recovery = 復旧
+entry-kind-disclosure = 公表
+entry-kind-other = その他
+
+## Tasks
+task-status-open = 未完了
+task-status-done = 完了
+task-status-skipped = 省略
+task-due = 期限 { $at }
+
+## Decisions
+decision-decided = { $who } が { $at } に決定。
+decision-decided-by = { $who } が決定。
+decision-decide-by = 決定期限 { $at }
+decision-chosen = 採用
+decision-open = 未決定です。
+
+## Custody
+custody-collected = 収集
+custody-transferred = 受け渡し
+custody-analysed = 解析
+custody-stored = 保管
+custody-returned = 返却
+custody-destroyed = 廃棄
+
+## Parties
+party-kind-internal = 社内
+party-kind-vendor_forensics = フォレンジック事業者
+party-kind-vendor_antivirus = ウイルス対策ベンダー
+party-kind-vendor_edr = EDRベンダー
+party-kind-mss = セキュリティ監視サービス
+party-kind-hosting = ホスティング事業者
+party-kind-jpcert = JPCERT/CC
+party-kind-police = 警察
+party-kind-ppc = 個人情報保護委員会
+party-kind-regulator = 所管官庁
+party-kind-nisc = NISC
+party-kind-ipa = IPA
+party-kind-customer = 顧客
+party-kind-supplier = 取引先
+party-kind-group_company = グループ会社
+party-kind-other = その他
+
+## Roles
+role-admin = 管理者
+role-incident_commander = インシデント指揮者
+role-responder = 対応者
+role-executive = 経営層
+role-pr_legal = 広報・法務
+role-business_unit = 事業部門
+role-reporter = 報告者
+role-external_responder = 外部の対応者
+
+## Incident page forms
+choose-one = 選択肢から選んでください。
+triage-submit = 深刻度・フェーズ・カテゴリを保存
+triage-stale = 編集中に他の人がこのインシデントを変更しました。現在は深刻度 { $severity }、フェーズ { $phase } です。あなたの選択は下に残してあります。もう一度保存すると、その変更に上書きして反映します。
+playbook-title = プレイブック
+playbook-submit = プレイブックを適用
+playbook-already-applied = このプレイブックは適用済みです。タスクは下に表示されています。
+decision-new-title = 意思決定を記録
+decision-question = 決めるべきこと
+decision-option = 選択肢 { $n }
+decision-option-label = 行うこと
+decision-option-scenario = 想定される結果
+decision-chosen-field = すでに決定済みですか？
+decision-chosen-none = まだ：未決定のままにする
+decision-rationale = 理由
+decision-submit = 意思決定を記録
+decision-outcome-title = どの選択肢を採りましたか？
+decision-outcome-submit = 決定を記録
+decision-question-required = 決めるべきことを書いてください。
+decision-label-required = この選択肢で行うことを書くか、想定される結果を消してください。
+decision-two-options = 選択肢は2つ以上必要です。
+decision-chosen-empty = 選んだ選択肢が空欄です。
+decision-may-not-decide = あなたの役割では意思決定の提案はできますが、決定はできません。未決定のままにしてください。
+decision-already-decided = 先に他の人が決定を記録しました。上に表示されています。
+decision-scenario-required = この選択肢で想定される結果を書いてください。後で判断を振り返る手がかりになります。

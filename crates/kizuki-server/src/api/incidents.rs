@@ -166,7 +166,25 @@ pub async fn update(
     ApiPath(id): ApiPath<i64>,
     ApiJson(patch): ApiJson<IncidentPatch>,
 ) -> ApiResult<Json<IncidentView>> {
-    let current = load_incident(&state, id).await?;
+    let updated = update_incident(&state, id, patch).await?;
+    tracing::info!(
+        incident = id,
+        user = user.id,
+        version = updated.version,
+        "incident updated"
+    );
+    Ok(Json(view(&state, updated).await?))
+}
+
+/// Applies `patch` to incident `id` if nobody changed it since `patch.version` was read
+/// (used by the API and the incident page). A stale version is `Conflict` naming the
+/// current one; nothing is written then.
+pub async fn update_incident(
+    state: &AppState,
+    id: i64,
+    patch: IncidentPatch,
+) -> ApiResult<Incident> {
+    let current = load_incident(state, id).await?;
     if patch.version != current.version {
         return Err(ApiError::Conflict {
             message: format!(
@@ -184,13 +202,7 @@ pub async fn update(
         .store
         .update_incident(id, expected, &fields, &clocks, state.clock.now())
         .await?;
-    tracing::info!(
-        incident = id,
-        user = user.id,
-        version = updated.version,
-        "incident updated"
-    );
-    Ok(Json(view(&state, updated).await?))
+    Ok(updated)
 }
 
 /// Everything Kizuki holds about one incident, for archiving or offline use.

@@ -40,7 +40,10 @@ pub struct ReportReceipt {
     pub next_steps_en: String,
 }
 
-const MAX_TEXT: usize = 4_000;
+/// Longest description accepted, in characters.
+pub const MAX_TEXT: usize = 4_000;
+/// Longest place or contact detail, in characters.
+pub const MAX_DETAIL: usize = 500;
 
 #[utoipa::path(post, path = "/api/v1/reports", tag = "incidents", request_body = SuspicionReport,
     security((), ("bearer" = [])),
@@ -54,6 +57,30 @@ pub async fn file(
     addr: ClientAddr,
     ApiJson(report): ApiJson<SuspicionReport>,
 ) -> ApiResult<(StatusCode, Json<ReportReceipt>)> {
+    let incident = file_suspicion(&state, principal.as_ref(), &addr, report).await?;
+    tracing::info!(incident = incident.id, "suspicion reported");
+    Ok((
+        StatusCode::CREATED,
+        Json(ReportReceipt {
+            reference: incident.id,
+            next_steps_ja: NEXT_STEPS_JA.into(),
+            next_steps_en: NEXT_STEPS_EN.into(),
+        }),
+    ))
+}
+
+const NEXT_STEPS_JA: &str = "ご報告ありがとうございます。誤報でも問題ありません。担当チームが内容を確認し、必要があれば記入いただいた連絡先にご連絡します。それまで、できればネットワークから外し（LANケーブルを抜く・Wi-Fiを切る）、電源は切らず、ファイルも消さずにそのままにしてください。";
+const NEXT_STEPS_EN: &str = "Thank you for reporting. A false alarm is welcome and costs nothing. The response team will look at it and contact you if they need more. Until then, if you can, disconnect it from the network (unplug the cable, turn off Wi-Fi), but do not switch it off or delete anything.";
+
+/// Files a suspicion report as a new incident in phase `reported` (used by the API and the
+/// `/report` page). An anonymous reporter is rate-limited per address like a login attempt,
+/// so the open form cannot be used to flood the board.
+pub async fn file_suspicion(
+    state: &AppState,
+    principal: Option<&crate::access::Principal>,
+    addr: &ClientAddr,
+    report: SuspicionReport,
+) -> ApiResult<kizuki_domain::incident::Incident> {
     let now = state.clock.now();
     if principal.is_none()
         && let Some(ip) = addr.0
@@ -62,8 +89,8 @@ pub async fn file(
     }
     let mut v = kizuki_domain::error::Validator::new();
     v.text("what_happened", &report.what_happened, MAX_TEXT);
-    v.optional_text("where", &report.location, 500);
-    v.optional_text("contact", &report.contact, 500);
+    v.optional_text("where", &report.location, MAX_DETAIL);
+    v.optional_text("contact", &report.contact, MAX_DETAIL);
     v.optional_instant("noticed_at", report.noticed_at);
     v.finish()?;
     let first_line = report
@@ -105,15 +132,7 @@ pub async fn file(
     let clocks = statutory_clock_fields(&fields.impact, fields.aware_at);
     let incident = state
         .store
-        .create_incident(&fields, &clocks, principal.as_ref().map(|p| p.user.id), now)
+        .create_incident(&fields, &clocks, principal.map(|p| p.user.id), now)
         .await?;
-    tracing::info!(incident = incident.id, "suspicion reported");
-    Ok((
-        StatusCode::CREATED,
-        Json(ReportReceipt {
-            reference: incident.id,
-            next_steps_ja: "ご報告ありがとうございます。誤報でも問題ありません。担当チームが内容を確認し、必要があれば記入いただいた連絡先にご連絡します。それまで、できればネットワークから外し（LANケーブルを抜く・Wi-Fiを切る）、電源は切らず、ファイルも消さずにそのままにしてください。".into(),
-            next_steps_en: "Thank you for reporting. A false alarm is welcome and costs nothing. The response team will look at it and contact you if they need more. Until then, if you can, disconnect it from the network (unplug the cable, turn off Wi-Fi), but do not switch it off or delete anything.".into(),
-        }),
-    ))
+    Ok(incident)
 }

@@ -45,43 +45,7 @@ pub async fn apply_playbook(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<ApplyPlaybook>,
 ) -> ApiResult<(StatusCode, Json<Vec<Task>>)> {
-    let incident = load_incident(&state, id).await?;
-    let playbook = state.playbooks.get(&req.playbook).ok_or_else(|| {
-        let known: Vec<String> = state
-            .playbooks
-            .list()
-            .iter()
-            .map(|p| p.id.clone())
-            .collect();
-        ApiError::Validation(kizuki_domain::ValidationError::one(
-            "playbook",
-            format!(
-                "unknown playbook `{}`; known: {}",
-                req.playbook,
-                known.join(", ")
-            ),
-        ))
-    })?;
-    let prefix = format!("{}@", playbook.id);
-    if let Some(existing) = state
-        .store
-        .list_tasks(id)
-        .await?
-        .into_iter()
-        .find_map(|t| t.playbook.filter(|p| p.starts_with(&prefix)))
-    {
-        return Err(ApiError::AlreadyDone {
-            field: "playbook".into(),
-            message: format!("playbook {existing} is already applied to incident {id}"),
-        });
-    }
-    let tasks = playbook.plan(
-        incident.start_date,
-        state.clock.now(),
-        &state.settings.time_zone,
-        state.settings.language,
-    );
-    let created = state.store.add_tasks(id, &tasks).await?;
+    let created = apply(&state, id, &req.playbook).await?;
     tracing::info!(incident = id, user = user.id, playbook = %req.playbook, tasks = created.len(), "playbook applied");
     Ok((StatusCode::CREATED, Json(created)))
 }
@@ -272,4 +236,48 @@ async fn find_task(state: &AppState, incident_id: i64, task_id: i64) -> ApiResul
                 "task {task_id} not found in incident {incident_id}"
             ))
         })
+}
+
+/// Applies playbook `playbook_id` to incident `id` as tasks (used by the API and the incident
+/// page). A playbook already applied is refused (`AlreadyDone`), so a double click does not
+/// double the tasks.
+pub async fn apply(state: &AppState, id: i64, playbook_id: &str) -> ApiResult<Vec<Task>> {
+    let incident = load_incident(state, id).await?;
+    let playbook = state.playbooks.get(playbook_id).ok_or_else(|| {
+        let known: Vec<String> = state
+            .playbooks
+            .list()
+            .iter()
+            .map(|p| p.id.clone())
+            .collect();
+        ApiError::Validation(kizuki_domain::ValidationError::one(
+            "playbook",
+            format!(
+                "unknown playbook `{}`; known: {}",
+                playbook_id,
+                known.join(", ")
+            ),
+        ))
+    })?;
+    let prefix = format!("{}@", playbook.id);
+    if let Some(existing) = state
+        .store
+        .list_tasks(id)
+        .await?
+        .into_iter()
+        .find_map(|t| t.playbook.filter(|p| p.starts_with(&prefix)))
+    {
+        return Err(ApiError::AlreadyDone {
+            field: "playbook".into(),
+            message: format!("playbook {existing} is already applied to incident {id}"),
+        });
+    }
+    let tasks = playbook.plan(
+        incident.start_date,
+        state.clock.now(),
+        &state.settings.time_zone,
+        state.settings.language,
+    );
+    let created = state.store.add_tasks(id, &tasks).await?;
+    Ok(created)
 }

@@ -45,10 +45,20 @@ pub static STYLESHEET: LazyLock<Asset> = LazyLock::new(|| {
     )
 });
 
+/// The one script: progressive enhancement only (every page works without it).
+pub static SCRIPT: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        "kizuki",
+        "js",
+        include_bytes!("../../static/kizuki.js"),
+        "text/javascript; charset=utf-8",
+    )
+});
+
 /// `GET /static/{file}`: only the current hashed name answers, so an old name cannot be
 /// cached forever under the new content.
 pub async fn serve(Path(file): Path<String>) -> Response {
-    let assets = [&*STYLESHEET];
+    let assets = [&*STYLESHEET, &*SCRIPT];
     match assets.into_iter().find(|a| a.name == file) {
         Some(asset) => (
             [

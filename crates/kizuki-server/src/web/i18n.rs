@@ -63,6 +63,18 @@ macro_rules! number_arg {
 }
 number_arg!(u8, u16, u32, i32, i64);
 
+impl From<usize> for Arg {
+    fn from(n: usize) -> Self {
+        Arg::Number(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+}
+
+impl IntoArg for usize {
+    fn into_arg(self) -> Arg {
+        Arg::from(self)
+    }
+}
+
 /// What [`Tr::t1`] accepts. Templates hand over fields by reference (and loop variables by
 /// reference to reference), so references convert too.
 pub trait IntoArg {

@@ -33,15 +33,7 @@ pub async fn report(State(state): State<AppState>, req: WebRequest) -> Response 
         Ok(p) => p,
         Err(refused) => return refused,
     };
-    // The id as it was sent, before the router decodes it, and a plain number only, as
-    // the API's gate insists (`%35` must not become 5).
-    let raw = req.uri.path().split('/').nth(2).unwrap_or_default();
-    let Some(id) = raw
-        .bytes()
-        .all(|b| b.is_ascii_digit())
-        .then(|| raw.parse::<i64>().ok())
-        .flatten()
-    else {
+    let Some(id) = req.incident_id() else {
         return req.not_found();
     };
     match check_incident_visible(&state, &principal, id).await {

@@ -11,7 +11,6 @@ use serde::Deserialize;
 
 use super::{Layout, Nav, WebRequest, query_param, safe_next, see_other};
 use crate::AppState;
-use crate::access::{Credential, check_same_origin};
 use crate::api::auth::{LoginRequest, SignedIn, end_session, sign_in};
 use crate::error::ApiError;
 use crate::web::i18n::Tr;
@@ -158,26 +157,8 @@ pub async fn logout(State(state): State<AppState>, req: WebRequest, body: Bytes)
     let sent = serde_urlencoded::from_bytes::<LogoutForm>(&body)
         .map(|f| f.csrf)
         .unwrap_or_default();
-    let expected = match &principal.credential {
-        Credential::Session { csrf, .. } => csrf.as_str(),
-        Credential::Token { .. } => "",
-    };
-    let same_origin = check_same_origin(&req.headers).is_ok();
-    let token_ok = !expected.is_empty()
-        && kizuki_auth::secret::constant_time_eq(sent.as_bytes(), expected.as_bytes());
-    if !same_origin || !token_ok {
-        state
-            .audit
-            .record_request(
-                Some(&principal),
-                req.addr.0,
-                &req.method,
-                "/logout",
-                "/logout",
-                "denied",
-            )
-            .await;
-        return req.message(StatusCode::FORBIDDEN, "csrf-title", req.tr.t("csrf-failed"));
+    if !req.form_is_genuine(&sent) {
+        return req.refuse_form(&state).await;
     }
     match end_session(&state, &principal).await {
         Ok(cookie) => {

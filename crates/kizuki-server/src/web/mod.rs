@@ -21,19 +21,22 @@ use kizuki_domain::access::Action;
 use kizuki_domain::user::SessionStage;
 
 use crate::AppState;
-use crate::access::{Credential, Principal};
+use crate::access::{Credential, Principal, check_same_origin};
 use crate::client_addr::ClientAddr;
 
 pub mod assets;
+mod board;
 pub mod i18n;
+mod incident_page;
 mod incidents;
 mod library;
 mod login;
+mod suspicion;
 
 use i18n::Tr;
 
 /// Where a signed-in user lands when nothing else was asked for.
-pub const HOME: &str = "/library";
+pub const HOME: &str = "/incidents";
 
 /// The page routes. `app()` merges them beside the API.
 pub fn routes() -> Router<AppState> {
@@ -41,6 +44,25 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(home))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
+        .route("/report", get(suspicion::form).post(suspicion::submit))
+        .route("/report/thanks", get(suspicion::thanks))
+        .route("/incidents", get(board::index))
+        .route("/incidents/{id}", get(incident_page::show))
+        .route("/incidents/{id}/timeline", post(incident_page::add_entry))
+        .route("/incidents/{id}/events", get(incident_page::events))
+        .route("/incidents/{id}/triage", post(incident_page::triage))
+        .route(
+            "/incidents/{id}/playbook",
+            post(incident_page::apply_playbook),
+        )
+        .route(
+            "/incidents/{id}/decisions",
+            post(incident_page::add_decision),
+        )
+        .route(
+            "/incidents/{id}/decisions/{decision_id}/decide",
+            post(incident_page::decide),
+        )
         .route("/library", get(library::index))
         .route("/library/{case}", get(library::case))
         .route("/incidents/{id}/report", get(incidents::report))
@@ -67,6 +89,8 @@ pub struct WebRequest {
     /// The signed-in user of a browser session, if any (an expired or unknown cookie counts
     /// as not signed in: the user is simply asked to sign in again).
     pub principal: Option<Principal>,
+    /// The organisation's zone: every time on a page is shown in it.
+    pub time_zone: jiff::tz::TimeZone,
     /// Cookies get `Secure`.
     secure: bool,
 }
@@ -78,6 +102,7 @@ impl FromRequestParts<AppState> for WebRequest {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let time_zone = state.settings.time_zone.clone();
         let addr = match ClientAddr::from_request_parts(parts, state).await {
             Ok(a) => a,
             Err(never) => match never {},
@@ -105,6 +130,7 @@ impl FromRequestParts<AppState> for WebRequest {
             headers: parts.headers.clone(),
             addr,
             principal,
+            time_zone,
             secure: state.auth.secure_cookies,
         })
     }
@@ -134,6 +160,10 @@ impl WebRequest {
 
     /// The frame around a page: header, navigation, the language switcher.
     pub fn layout(&self, title: String, nav: Nav) -> Layout {
+        let sees_incidents = self
+            .principal
+            .as_ref()
+            .is_some_and(|p| p.user.role.may(Action::ReadIncidents));
         let (user, csrf) = match &self.principal {
             Some(p) => (
                 Some(p.user.display_name.clone()),
@@ -150,9 +180,11 @@ impl WebRequest {
             nav,
             user,
             csrf,
+            sees_incidents,
             switch_ja: self.with_lang("ja"),
             switch_en: self.with_lang("en"),
             stylesheet: assets::STYLESHEET.href(),
+            script: assets::SCRIPT.href(),
         }
     }
 
@@ -190,6 +222,62 @@ impl WebRequest {
             ));
         }
         Ok(principal)
+    }
+
+    /// Whether a form post may be acted on: it came from one of our own pages
+    /// (`Sec-Fetch-Site`/`Origin`), and, for a signed-in user, carries the session's CSRF
+    /// token in its hidden `csrf` field. An anonymous post (the report form) has no session
+    /// to steal, so the same-origin check is all it needs.
+    pub fn form_is_genuine(&self, sent_csrf: &str) -> bool {
+        if check_same_origin(&self.headers).is_err() {
+            return false;
+        }
+        match self.principal.as_ref().map(|p| &p.credential) {
+            Some(Credential::Session { csrf, .. }) => {
+                !csrf.is_empty()
+                    && kizuki_auth::secret::constant_time_eq(sent_csrf.as_bytes(), csrf.as_bytes())
+            }
+            Some(Credential::Token { .. }) => false,
+            None => true,
+        }
+    }
+
+    /// The page answered to a form that failed [`Self::form_is_genuine`], after noting the
+    /// refusal in the audit log.
+    pub async fn refuse_form(&self, state: &AppState) -> Response {
+        state
+            .audit
+            .record_request(
+                self.principal.as_ref(),
+                self.addr.0,
+                &self.method,
+                self.uri.path(),
+                self.uri.path(),
+                "denied",
+            )
+            .await;
+        self.message(
+            StatusCode::FORBIDDEN,
+            "csrf-title",
+            self.tr.t("csrf-failed"),
+        )
+    }
+
+    /// The incident id of an `/incidents/{id}/…` address as it was sent, before the router
+    /// decodes it: a plain number only, as the API's gate insists (`%35` must not become 5).
+    pub fn incident_id(&self) -> Option<i64> {
+        let raw = self.uri.path().split('/').nth(2).unwrap_or_default();
+        if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        raw.parse().ok()
+    }
+
+    /// `at` as the organisation's wall-clock time, "2026-06-20 12:00".
+    pub fn local_time(&self, at: jiff::Timestamp) -> String {
+        at.to_zoned_datetime(self.time_zone.clone())
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string()
     }
 
     /// Sends a visitor who is not signed in to the login page, remembering where they were.
@@ -299,6 +387,8 @@ pub fn query_param(uri: &Uri, name: &str) -> Option<String> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
     None,
+    Incidents,
+    Report,
     Library,
 }
 
@@ -312,14 +402,25 @@ pub struct Layout {
     pub user: Option<String>,
     /// The session's CSRF token, for the sign-out form.
     pub csrf: Option<String>,
+    /// The menu offers the incident board (a reporter's role does not read incidents).
+    pub sees_incidents: bool,
     pub switch_ja: String,
     pub switch_en: String,
     pub stylesheet: String,
+    pub script: String,
 }
 
 impl Layout {
     pub fn in_library(&self) -> bool {
         self.nav == Nav::Library
+    }
+
+    pub fn in_incidents(&self) -> bool {
+        self.nav == Nav::Incidents
+    }
+
+    pub fn in_report(&self) -> bool {
+        self.nav == Nav::Report
     }
 }
 
@@ -382,6 +483,60 @@ mod tests {
                     .iter()
                     .map(|p| library::day_part_key(*p)),
             );
+            let vocab = |prefix: &str, values: Vec<&'static str>| {
+                values
+                    .into_iter()
+                    .map(|v| format!("{prefix}-{v}"))
+                    .collect::<Vec<_>>()
+            };
+            use kizuki_domain::{evidence, legal_clock, party, task, timeline, user};
+            keys.extend(vocab(
+                "phase",
+                kizuki_domain::incident::Phase::ALL
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect(),
+            ));
+            keys.extend(vocab(
+                "clock-status",
+                legal_clock::ClockStatus::ALL
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect(),
+            ));
+            keys.extend(vocab(
+                "clock-kind",
+                legal_clock::ClockKind::ALL
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect(),
+            ));
+            keys.extend(vocab(
+                "entry-kind",
+                timeline::EntryKind::ALL
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect(),
+            ));
+            keys.extend(vocab(
+                "task-status",
+                task::TaskStatus::ALL.iter().map(|p| p.as_str()).collect(),
+            ));
+            keys.extend(vocab(
+                "custody",
+                evidence::CustodyAction::ALL
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect(),
+            ));
+            keys.extend(vocab(
+                "party-kind",
+                party::PartyKind::ALL.iter().map(|p| p.as_str()).collect(),
+            ));
+            keys.extend(vocab(
+                "role",
+                user::Role::ALL.iter().map(|p| p.as_str()).collect(),
+            ));
             for key in keys {
                 assert_ne!(tr.t(&key), key, "{key} missing in {lang}");
             }

@@ -1,0 +1,45 @@
+// Kizuki web UI: small progressive enhancements. Every page works without this file.
+"use strict";
+
+// Live timeline: while an incident page is open, the server says when the timeline changed
+// (server-sent events), and the table is fetched again and swapped in place. The quick-add
+// box is outside the swapped part, so nothing being typed is lost.
+(function () {
+  var live = document.getElementById("timeline-live");
+  if (!live || !window.EventSource || !window.fetch || !window.DOMParser) {
+    return;
+  }
+  var refreshing = false;
+  var again = false;
+  function refresh() {
+    if (refreshing) {
+      again = true;
+      return;
+    }
+    refreshing = true;
+    fetch(window.location.pathname, { credentials: "same-origin" })
+      .then(function (response) {
+        return response.ok ? response.text() : Promise.reject(response.status);
+      })
+      .then(function (html) {
+        var fresh = new DOMParser()
+          .parseFromString(html, "text/html")
+          .getElementById("timeline-live");
+        var current = document.getElementById("timeline-live");
+        if (fresh && current) {
+          current.replaceWith(fresh);
+          document.documentElement.setAttribute("data-timeline-refreshed", String(Date.now()));
+        }
+      })
+      .catch(function () {})
+      .then(function () {
+        refreshing = false;
+        if (again) {
+          again = false;
+          refresh();
+        }
+      });
+  }
+  var source = new EventSource(live.getAttribute("data-events"));
+  source.addEventListener("timeline", refresh);
+})();
