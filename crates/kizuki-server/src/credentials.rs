@@ -101,7 +101,13 @@ pub fn totp_step(secret: &str, code: &str, now: jiff::Timestamp) -> Option<i64> 
 /// A fresh TOTP secret with its URI and QR code.
 pub fn new_totp(state: &AppState, account: &str) -> ApiResult<TotpOffer> {
     let secret = kizuki_auth::totp::TotpSecret::generate(&mut rng(state));
-    let uri = kizuki_auth::totp::otpauth_uri(&secret, account)
+    totp_offer(&secret, account)
+}
+
+/// The offer for a secret already pending (the enrolment page shows it again after a
+/// mistyped code, so the phone that scanned it stays right).
+pub fn totp_offer(secret: &kizuki_auth::totp::TotpSecret, account: &str) -> ApiResult<TotpOffer> {
+    let uri = kizuki_auth::totp::otpauth_uri(secret, account)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let qr_svg = kizuki_auth::totp::qr_svg(&uri).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(TotpOffer {

@@ -160,9 +160,13 @@ async fn person_with_totp(api: &Api, name: &str) -> String {
 
 /// RFC 6238 (HMAC-SHA-1, 30 s, 6 digits), computed here rather than by the code under test.
 fn totp(at: Timestamp) -> String {
-    use hmac::{Hmac, KeyInit, Mac};
     // The key is the ASCII digits the base32 secret above encodes.
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(b"12345678901234567890").unwrap();
+    totp_with(b"12345678901234567890", at)
+}
+
+fn totp_with(key: &[u8], at: Timestamp) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key).unwrap();
     mac.update(&(u64::try_from(at.as_second()).unwrap() / 30).to_be_bytes());
     let d = mac.finalize().into_bytes();
     let o = usize::from(d[19] & 0x0f);
@@ -1361,4 +1365,179 @@ async fn the_incident_page_hears_when_a_colleague_adds_an_entry() {
     )
     .await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_commander_sets_up_two_step_verification_in_the_browser() {
+    let api = Api::sqlite().await;
+    let id = user(&api, Role::IncidentCommander, "newic").await;
+    let hash = kizuki_auth::password::hash_password(&mut rand::rng(), PASSWORD).unwrap();
+    api.store.set_password(id, &hash).await.unwrap();
+    let signed = post_form(
+        &api,
+        "/login?lang=en",
+        None,
+        &[("email", "newic@example.jp"), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
+    assert_eq!(signed.location(), "/account/mfa");
+    let cookie = format!(
+        "kizuki_session={}",
+        signed.cookie("kizuki_session").unwrap()
+    );
+    // Until it is done, every page leads back here.
+    let board = get(&api, "/incidents", Some(&cookie)).await;
+    assert_eq!(board.status, StatusCode::SEE_OTHER);
+    assert_eq!(board.location(), "/account/mfa");
+
+    let page = get(&api, "/account/mfa?lang=en", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains("Your role must use two-step verification")
+    );
+    let csrf = page.csrf();
+    let offer = post_form(
+        &api,
+        "/account/mfa/start?lang=en",
+        Some(&cookie),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(offer.status, StatusCode::OK, "{}", offer.body);
+    assert!(offer.body.contains("src=\"data:image/svg+xml;base64,"));
+    let secret = {
+        let marker = "id=\"totp-secret\">";
+        let at = offer.body.find(marker).unwrap() + marker.len();
+        offer.body[at..at + offer.body[at..].find('<').unwrap()].to_owned()
+    };
+    let key = kizuki_auth::totp::TotpSecret::from_base32(&secret).unwrap();
+
+    // A wrong code: the same secret again, the error beside the field.
+    let wrong = post_form(
+        &api,
+        "/account/mfa/confirm?lang=en",
+        Some(&cookie),
+        &[("csrf", &csrf), ("code", "000000")],
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.body.contains("id=\"code-error\""));
+    assert!(
+        wrong.body.contains(&secret),
+        "the phone's secret stays valid"
+    );
+
+    let code = totp_with(key.as_bytes(), api.clock.now());
+    let done = post_form(
+        &api,
+        "/account/mfa/confirm?lang=en",
+        Some(&cookie),
+        &[("csrf", &csrf), ("code", &code)],
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(done.body.contains("Two-step verification is on."));
+    assert_eq!(
+        done.body.matches("<li><code>").count(),
+        10,
+        "ten recovery codes"
+    );
+    // The same session now opens the board.
+    let board = get(&api, "/incidents", Some(&cookie)).await;
+    assert_eq!(board.status, StatusCode::OK);
+    // Without the page's CSRF token nothing starts.
+    let forged = post_form(&api, "/account/mfa/start", Some(&cookie), &[]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_new_incident_gets_its_categorys_playbook() {
+    let api = Api::sqlite().await;
+    let cookie = commander_cookie(&api).await;
+    let form = get(&api, "/incidents/new?lang=en", Some(&cookie)).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(
+        form.body.contains("Ransomware (playbook:"),
+        "the playbook is named beside its category"
+    );
+    let csrf = form.csrf();
+
+    // No title and no category: both refused beside their fields, the summary kept.
+    let refused = post_form(
+        &api,
+        "/incidents/new?lang=en",
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("summary", "Files renamed .lock"),
+            ("detection_source", "edr"),
+            ("apply_playbook", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("id=\"n-title-error\""));
+    assert!(refused.body.contains("id=\"n-category-error\""));
+    assert!(refused.body.contains(">Files renamed .lock</textarea>"));
+    assert!(refused.body.contains("<option value=\"edr\" selected>"));
+    assert_eq!(api.store.count_incidents(None).await.unwrap(), 0);
+
+    let opened = post_form(
+        &api,
+        "/incidents/new",
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("title", "Ransom note on FS01"),
+            ("category", "ransomware"),
+            ("severity", "3"),
+            ("detection_source", "edr"),
+            ("apply_playbook", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.body);
+    let id: i64 = opened
+        .location()
+        .strip_prefix("/incidents/")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let incident = api.store.get_incident(id).await.unwrap().unwrap();
+    assert_eq!(incident.severity, 3);
+    let tasks = api.store.list_tasks(id).await.unwrap();
+    assert!(!tasks.is_empty());
+    assert!(tasks.iter().all(|t| {
+        t.playbook
+            .as_deref()
+            .is_some_and(|p| p.starts_with("ransomware@"))
+    }));
+
+    // Unticked: no tasks. A business unit may not open incidents here at all.
+    let plain = post_form(
+        &api,
+        "/incidents/new",
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("title", "Odd login"),
+            ("category", "unauthorised_access"),
+            ("detection_source", "unknown"),
+        ],
+    )
+    .await;
+    let plain_id: i64 = plain
+        .location()
+        .strip_prefix("/incidents/")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(api.store.list_tasks(plain_id).await.unwrap().is_empty());
+    let unit = signed_in(&api, Role::BusinessUnit, "unit").await;
+    assert_eq!(
+        get(&api, "/incidents/new", Some(&unit)).await.status,
+        StatusCode::FORBIDDEN
+    );
 }

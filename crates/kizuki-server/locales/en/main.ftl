@@ -33,7 +33,6 @@ form-unreadable = The form could not be read. Please try again.
 csrf-title = Request refused
 csrf-failed = This request did not come from a Kizuki page, or the page was too old. Reload the page and try again.
 mfa-enrol-title = Set up two-step verification
-mfa-enrol-text = Your role must use two-step verification before you can continue. Set up an authenticator app for your account first; ask your administrator if you need help.
 
 ## Errors
 error-title = Something went wrong
@@ -337,3 +336,43 @@ decision-chosen-empty = The chosen option is empty.
 decision-may-not-decide = Your role may propose decisions but not take them; leave the decision open.
 decision-already-decided = A colleague recorded the outcome first; it is shown above.
 decision-scenario-required = Say what this option leads to: that is what the decision will be judged against later.
+
+## Two-step verification
+mfa-required-note = Your role must use two-step verification. Set it up now; it takes a minute.
+mfa-intro = Two-step verification asks for a 6-digit code from an authenticator app on your phone each time you sign in, so a stolen password alone is not enough.
+mfa-start = Set up an authenticator app
+mfa-scan = Scan the QR code with your authenticator app (or type the key below into it).
+mfa-type-code = Type the 6-digit code the app shows.
+mfa-qr-alt = QR code for your authenticator app
+mfa-secret-text = Key for typing in by hand:
+mfa-code = Code from the app
+mfa-confirm = Turn on two-step verification
+mfa-code-wrong = This is not the app's current code. Check that the phone's clock is right, wait for a new code and try again.
+mfa-done = Two-step verification is on.
+mfa-recovery-title = Recovery codes
+mfa-recovery-text = Each code signs you in once if you lose your phone. Keep them somewhere safe and offline: they are shown only now.
+mfa-continue = Continue
+
+## New incident
+new-incident-title = New incident
+new-incident-name = Title
+new-incident-title-required = Give the incident a short title.
+new-incident-choose = Choose…
+new-incident-category-with-playbook = { $category } (playbook: { $playbook })
+new-incident-apply-playbook = Apply the category's playbook now
+new-incident-severity-default = Not yet known (lowest level)
+new-incident-source = How it was detected
+new-incident-restricted = Need-to-know: only members see it
+new-incident-submit = Open the incident
+source-edr = EDR
+source-ids = IDS / IPS
+source-antivirus = Antivirus
+source-monitoring = Monitoring (SOC)
+source-hunting = Threat hunting
+source-user_report = Report from an employee
+source-external_jpcert = JPCERT/CC or another CSIRT
+source-external_customer = A customer or partner
+source-external_media = The media
+source-external_police = The police
+source-external_other = Another outside party
+source-unknown = Not known

@@ -29,8 +29,7 @@ login-too-many = このネットワークからの試行が多すぎます。{ $
 form-unreadable = 入力内容を読み取れませんでした。もう一度お試しください。
 csrf-title = 要求を受け付けられません
 csrf-failed = この操作は Kizuki の画面から送られたものと確認できないか、画面が古くなっています。ページを再読み込みしてから、もう一度お試しください。
-mfa-enrol-title = 2段階認証の設定が必要です
-mfa-enrol-text = あなたのロールでは、先に2段階認証を設定する必要があります。まず認証アプリを登録してください。分からない場合は管理者にご相談ください。
+mfa-enrol-title = 2段階認証の設定
 
 ## エラー
 error-title = エラーが発生しました
@@ -323,3 +322,43 @@ decision-chosen-empty = 選んだ選択肢が空欄です。
 decision-may-not-decide = あなたの役割では意思決定の提案はできますが、決定はできません。未決定のままにしてください。
 decision-already-decided = 先に他の人が決定を記録しました。上に表示されています。
 decision-scenario-required = この選択肢で想定される結果を書いてください。後で判断を振り返る手がかりになります。
+
+## Two-step verification
+mfa-required-note = あなたの役割では2段階認証が必須です。1分ほどで設定できます。
+mfa-intro = 2段階認証では、サインインのたびにスマートフォンの認証アプリが表示する6桁のコードを入力します。パスワードが盗まれてもそれだけでは入れなくなります。
+mfa-start = 認証アプリを設定する
+mfa-scan = 認証アプリでQRコードを読み取ってください（または下のキーを手で入力）。
+mfa-type-code = アプリに表示された6桁のコードを入力してください。
+mfa-qr-alt = 認証アプリ用のQRコード
+mfa-secret-text = 手入力用のキー：
+mfa-code = アプリのコード
+mfa-confirm = 2段階認証を有効にする
+mfa-code-wrong = アプリの現在のコードではありません。スマートフォンの時刻が正しいか確認し、新しいコードが出てから入力し直してください。
+mfa-done = 2段階認証を有効にしました。
+mfa-recovery-title = リカバリーコード
+mfa-recovery-text = スマートフォンをなくしたときに、各コードで1回だけサインインできます。今しか表示されないので、オフラインの安全な場所に保管してください。
+mfa-continue = 続ける
+
+## New incident
+new-incident-title = 新規インシデント
+new-incident-name = 件名
+new-incident-title-required = 短い件名を付けてください。
+new-incident-choose = 選んでください…
+new-incident-category-with-playbook = { $category }（プレイブック：{ $playbook }）
+new-incident-apply-playbook = このカテゴリのプレイブックをすぐに適用する
+new-incident-severity-default = まだ分からない（最も低いレベル）
+new-incident-source = 検知のきっかけ
+new-incident-restricted = 関係者限定（メンバーだけが閲覧できる）
+new-incident-submit = インシデントを登録
+source-edr = EDR
+source-ids = IDS / IPS
+source-antivirus = ウイルス対策ソフト
+source-monitoring = 監視（SOC）
+source-hunting = 脅威ハンティング
+source-user_report = 従業員からの報告
+source-external_jpcert = JPCERT/CC などのCSIRT
+source-external_customer = 顧客・取引先
+source-external_media = 報道機関
+source-external_police = 警察
+source-external_other = その他の外部
+source-unknown = 不明

@@ -461,37 +461,7 @@ pub async fn confirm_totp(
     principal: Principal,
     ApiJson(confirm): ApiJson<TotpConfirm>,
 ) -> ApiResult<Json<RecoveryCodes>> {
-    let user_id = principal.user.id;
-    let creds = state
-        .store
-        .credentials_by_id(user_id)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    let pending = creds.totp_pending_secret.ok_or_else(|| {
-        kizuki_domain::ValidationError::one(
-            "code",
-            "no enrolment is in progress; start one with POST /api/v1/auth/mfa/totp",
-        )
-    })?;
-    let step =
-        credentials::totp_step(&pending, &confirm.code, state.clock.now()).ok_or_else(|| {
-            kizuki_domain::ValidationError::one(
-                "code",
-                "is not the current code of the offered secret (check the phone's clock)",
-            )
-        })?;
-    let codes = credentials::recovery_codes(&state);
-    let hashes: Vec<String> = codes
-        .iter()
-        .map(|c| kizuki_auth::recovery::hash_recovery_code(c))
-        .collect();
-    state.store.activate_totp(user_id, step, &hashes).await?;
-    if let Credential::Session { id, stage, .. } = &principal.credential
-        && *stage == SessionStage::EnrolMfa
-    {
-        state.store.promote_session(*id).await?;
-    }
-    state.auth_cache.clear();
+    let codes = finish_totp_enrolment(&state, &principal, &confirm.code).await?;
     Ok(Json(RecoveryCodes {
         recovery_codes: codes,
     }))
@@ -657,4 +627,45 @@ pub async fn enrol(
     );
     state.audit.record(event).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Turns the pending TOTP secret on when `code` is its current code (used by the API and
+/// the enrolment page): stores the step, replaces the recovery codes, and promotes a session
+/// that was waiting for enrolment. Returns the new recovery codes, shown once.
+pub async fn finish_totp_enrolment(
+    state: &AppState,
+    principal: &Principal,
+    code: &str,
+) -> ApiResult<Vec<String>> {
+    let user_id = principal.user.id;
+    let creds = state
+        .store
+        .credentials_by_id(user_id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let pending = creds.totp_pending_secret.ok_or_else(|| {
+        kizuki_domain::ValidationError::one(
+            "code",
+            "no enrolment is in progress; start one with POST /api/v1/auth/mfa/totp",
+        )
+    })?;
+    let step = credentials::totp_step(&pending, code, state.clock.now()).ok_or_else(|| {
+        kizuki_domain::ValidationError::one(
+            "code",
+            "is not the current code of the offered secret (check the phone's clock)",
+        )
+    })?;
+    let codes = credentials::recovery_codes(state);
+    let hashes: Vec<String> = codes
+        .iter()
+        .map(|c| kizuki_auth::recovery::hash_recovery_code(c))
+        .collect();
+    state.store.activate_totp(user_id, step, &hashes).await?;
+    if let Credential::Session { id, stage, .. } = &principal.credential
+        && *stage == SessionStage::EnrolMfa
+    {
+        state.store.promote_session(*id).await?;
+    }
+    state.auth_cache.clear();
+    Ok(codes)
 }

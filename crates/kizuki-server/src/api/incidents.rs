@@ -126,19 +126,7 @@ pub async fn create(
     AuthUser(user): AuthUser,
     ApiJson(new): ApiJson<NewIncident>,
 ) -> ApiResult<(StatusCode, Json<IncidentView>)> {
-    let now = state.clock.now();
-    let settings = &state.settings;
-    let fields = new.into_fields(
-        &settings.severity,
-        now,
-        &settings.time_zone,
-        settings.start_basis,
-    )?;
-    let clocks = statutory_clock_fields(&fields.impact, fields.aware_at);
-    let incident = state
-        .store
-        .create_incident(&fields, &clocks, Some(user.id), now)
-        .await?;
+    let incident = create_incident(&state, user.id, new).await?;
     tracing::info!(incident = incident.id, user = user.id, "incident created");
     Ok((StatusCode::CREATED, Json(view(&state, incident).await?)))
 }
@@ -174,6 +162,28 @@ pub async fn update(
         "incident updated"
     );
     Ok(Json(view(&state, updated).await?))
+}
+
+/// Opens an incident with its statutory legal clocks (used by the API and the new-incident
+/// page).
+pub async fn create_incident(
+    state: &AppState,
+    user_id: i64,
+    new: NewIncident,
+) -> ApiResult<Incident> {
+    let now = state.clock.now();
+    let settings = &state.settings;
+    let fields = new.into_fields(
+        &settings.severity,
+        now,
+        &settings.time_zone,
+        settings.start_basis,
+    )?;
+    let clocks = statutory_clock_fields(&fields.impact, fields.aware_at);
+    Ok(state
+        .store
+        .create_incident(&fields, &clocks, Some(user_id), now)
+        .await?)
 }
 
 /// Applies `patch` to incident `id` if nobody changed it since `patch.version` was read

@@ -30,6 +30,22 @@ pub(super) fn clock_name(tr: Tr, reading: &ClockReading) -> String {
     }
 }
 
+/// A category as offered when opening an incident: its name and, when it has one, the
+/// playbook that comes with it.
+pub(super) fn category_choice_label(state: &AppState, tr: Tr, c: Category) -> String {
+    let name = tr.t(&category_key(c));
+    match state.playbooks.for_category(c).first() {
+        Some(p) => tr.with(
+            "new-incident-category-with-playbook",
+            &[
+                ("category", name.into()),
+                ("playbook", p.title.get(tr.lang).into()),
+            ],
+        ),
+        None => name,
+    }
+}
+
 /// One `<option>`.
 #[derive(Debug)]
 struct Choice {
@@ -124,6 +140,8 @@ struct BoardPage {
     counts: Vec<PhaseCount>,
     rows: Vec<Row>,
     shown: String,
+    /// The viewer may open incidents (the "new incident" link).
+    may_create: bool,
     /// The address of the next page, when there is one.
     next: Option<String>,
 }
@@ -277,6 +295,7 @@ pub async fn index(State(state): State<AppState>, req: WebRequest) -> Response {
         counts,
         rows,
         shown,
+        may_create: principal.user.role.may(Action::CreateIncident),
         next,
     };
     req.render(StatusCode::OK, &page)

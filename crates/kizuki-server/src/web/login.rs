@@ -101,7 +101,7 @@ pub async fn submit(State(state): State<AppState>, req: WebRequest, body: Bytes)
     match sign_in(&state, &req.addr, &req.headers, login).await {
         Ok(SignedIn { answer, cookie }) => {
             let mut response = if answer.stage == SessionStage::EnrolMfa {
-                req.message(StatusCode::OK, "mfa-enrol-title", tr.t("mfa-enrol-text"))
+                see_other("/account/mfa")
             } else {
                 see_other(&safe_next(query_param(&req.uri, "next").as_deref()))
             };

@@ -24,6 +24,7 @@ use crate::AppState;
 use crate::access::{Credential, Principal, check_same_origin};
 use crate::client_addr::ClientAddr;
 
+mod account;
 pub mod assets;
 mod board;
 pub mod i18n;
@@ -31,6 +32,7 @@ mod incident_page;
 mod incidents;
 mod library;
 mod login;
+mod new_incident;
 mod suspicion;
 
 use i18n::Tr;
@@ -44,9 +46,16 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(home))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
+        .route("/account/mfa", get(account::page))
+        .route("/account/mfa/start", post(account::start))
+        .route("/account/mfa/confirm", post(account::confirm))
         .route("/report", get(suspicion::form).post(suspicion::submit))
         .route("/report/thanks", get(suspicion::thanks))
         .route("/incidents", get(board::index))
+        .route(
+            "/incidents/new",
+            get(new_incident::form).post(new_incident::submit),
+        )
         .route("/incidents/{id}", get(incident_page::show))
         .route("/incidents/{id}/timeline", post(incident_page::add_entry))
         .route("/incidents/{id}/events", get(incident_page::events))
@@ -197,11 +206,7 @@ impl WebRequest {
         if let Credential::Session { stage, .. } = &principal.credential
             && *stage == SessionStage::EnrolMfa
         {
-            return Err(self.message(
-                StatusCode::FORBIDDEN,
-                "mfa-enrol-title",
-                self.tr.t("mfa-enrol-text"),
-            ));
+            return Err(see_other("/account/mfa"));
         }
         if !principal.user.role.may(action) {
             state
@@ -532,6 +537,13 @@ mod tests {
             keys.extend(vocab(
                 "party-kind",
                 party::PartyKind::ALL.iter().map(|p| p.as_str()).collect(),
+            ));
+            keys.extend(vocab(
+                "source",
+                kizuki_domain::incident::DetectionSource::ALL
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect(),
             ));
             keys.extend(vocab(
                 "role",
