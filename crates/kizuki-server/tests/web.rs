@@ -1541,3 +1541,65 @@ async fn a_new_incident_gets_its_categorys_playbook() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn a_task_is_marked_done_once_and_lands_on_the_timeline() {
+    let api = Api::sqlite().await;
+    let id = incident(&api, "Ransomware at the plant", json!({})).await;
+    api.post(
+        &format!("/api/v1/incidents/{id}/playbooks"),
+        json!({"playbook": "ransomware"}),
+    )
+    .await;
+    let tasks = api.store.list_tasks(id).await.unwrap();
+    let task = &tasks[0];
+    let cookie = commander_cookie(&api).await;
+    let page = get(&api, &format!("/incidents/{id}?lang=en"), Some(&cookie)).await;
+    assert!(page.body.contains(&format!(
+        "action=\"/incidents/{id}/tasks/{}/done\"",
+        task.id
+    )));
+    let csrf = page.csrf();
+    let uri = format!("/incidents/{id}/tasks/{}/done?lang=en", task.id);
+    let done = post_form(
+        &api,
+        &uri,
+        Some(&cookie),
+        &[("csrf", &csrf), ("note", "all 40 PCs checked")],
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let entries = api.get(&format!("/api/v1/incidents/{id}/timeline")).await;
+    let text = entries[0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with('✔') && text.ends_with("all 40 PCs checked"),
+        "{text}"
+    );
+    assert_eq!(entries[0]["lane"], task.lane.as_str());
+    // A second click (or a colleague's) is refused with a message, and writes nothing.
+    let again = post_form(&api, &uri, Some(&cookie), &[("csrf", &csrf)]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(
+        again
+            .body
+            .contains("A colleague marked this task done first")
+    );
+    assert_eq!(
+        api.get(&format!("/api/v1/incidents/{id}/timeline"))
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // A task of another incident is not found through this one.
+    let other = incident(&api, "Other", json!({})).await;
+    let wrong = post_form(
+        &api,
+        &format!("/incidents/{other}/tasks/{}/done", tasks[1].id),
+        Some(&cookie),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::NOT_FOUND);
+}

@@ -376,3 +376,6 @@ source-external_media = The media
 source-external_police = The police
 source-external_other = Another outside party
 source-unknown = Not known
+task-note = What was done (optional)
+task-mark-done = Done
+task-already-done = A colleague marked this task done first; it is shown below.

@@ -362,3 +362,6 @@ source-external_media = 報道機関
 source-external_police = 警察
 source-external_other = その他の外部
 source-unknown = 不明
+task-note = 実施内容（任意）
+task-mark-done = 完了
+task-already-done = 先に他の人がこのタスクを完了にしました。下に表示されています。

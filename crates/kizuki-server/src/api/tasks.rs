@@ -80,13 +80,40 @@ pub async fn complete(
     ApiJson(req): ApiJson<CompleteTask>,
 ) -> ApiResult<Json<CompletedTask>> {
     let incident = load_incident(&state, id).await?;
+    let (task, entry) = complete_task(&state, id, task_id, &user, req).await?;
+    tracing::info!(
+        incident = id,
+        task = task_id,
+        user = user.id,
+        "task completed"
+    );
+    Ok(Json(CompletedTask {
+        task,
+        timeline_entry: view_entry(
+            entry,
+            incident.start_date,
+            &state.settings.time_zone,
+            state.settings.language,
+        ),
+    }))
+}
+
+/// Marks task `task_id` done and writes its timeline entry ("✔ title — note") in the task's
+/// lane, in one store transaction (used by the API and the incident page).
+pub async fn complete_task(
+    state: &AppState,
+    id: i64,
+    task_id: i64,
+    user: &kizuki_domain::user::User,
+    req: CompleteTask,
+) -> ApiResult<(Task, kizuki_domain::timeline::TimelineEntry)> {
     let mut v = Validator::new();
     v.optional_text("note", &req.note, limits::TEXT - limits::TITLE - 8);
     if let Some(actor) = &req.actor {
         v.text("actor", actor, limits::NAME);
     }
     v.finish()?;
-    let task = find_task(&state, id, task_id).await?;
+    let task = find_task(state, id, task_id).await?;
     let now = state.clock.now();
     let text = if req.note.trim().is_empty() {
         format!("✔ {}", task.title)
@@ -108,21 +135,7 @@ pub async fn complete(
         },
     };
     let (task, entry) = state.store.complete_task(id, task_id, &completion).await?;
-    tracing::info!(
-        incident = id,
-        task = task_id,
-        user = user.id,
-        "task completed"
-    );
-    Ok(Json(CompletedTask {
-        task,
-        timeline_entry: view_entry(
-            entry,
-            incident.start_date,
-            &state.settings.time_zone,
-            state.settings.language,
-        ),
-    }))
+    Ok((task, entry))
 }
 
 /// The timeline kind a completed task is recorded as, from its playbook phase.

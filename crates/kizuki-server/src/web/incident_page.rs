@@ -125,6 +125,7 @@ struct ClockView {
 
 #[derive(Debug)]
 struct TaskView {
+    id: i64,
     title: String,
     status: String,
     done: bool,
@@ -358,6 +359,8 @@ struct Forms {
     decision_errors: FieldErrors,
     /// The decision whose outcome form was refused, with its errors.
     outcome: Option<(i64, OutcomeForm, FieldErrors)>,
+    /// Said above the tasks (a task a colleague completed first).
+    task_notice: Option<String>,
 }
 
 #[derive(Template)]
@@ -402,6 +405,7 @@ struct IncidentPage {
     category_choices: Vec<Choice>,
     playbook_errors: FieldErrors,
     playbook_choices: Vec<Choice>,
+    task_notice: Option<String>,
     decision: DecisionForm,
     decision_errors: FieldErrors,
     decision_rows: Vec<OptionRow>,
@@ -913,14 +917,7 @@ pub async fn decide(State(state): State<AppState>, req: WebRequest, body: Bytes)
         req: &req,
         principal: &principal,
     };
-    let Some(decision_id) = req
-        .uri
-        .path()
-        .split('/')
-        .nth(4)
-        .filter(|raw| !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|raw| raw.parse::<i64>().ok())
-    else {
+    let Some(decision_id) = path_number(&req, 4) else {
         return req.not_found();
     };
     let decision = match state.store.get_decision(incident.id, decision_id).await {
@@ -995,6 +992,81 @@ pub async fn decide(State(state): State<AppState>, req: WebRequest, body: Bytes)
         }
         Err(e) => internal(&req, &e),
     }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DoneForm {
+    note: String,
+    csrf: String,
+}
+
+/// `POST /incidents/{id}/tasks/{task_id}/done`: the task is done; its timeline entry lands in
+/// the task's lane, in the same transaction.
+pub async fn complete_task(
+    State(state): State<AppState>,
+    req: WebRequest,
+    body: Bytes,
+) -> Response {
+    let (principal, incident) = match open(&state, &req, Action::WriteTasks).await {
+        Ok(found) => found,
+        Err(answer) => return answer,
+    };
+    let tr = req.tr;
+    let ctx = Ctx {
+        state: &state,
+        req: &req,
+        principal: &principal,
+    };
+    let Some(task_id) = path_number(&req, 4) else {
+        return req.not_found();
+    };
+    let form: DoneForm = read_form(&body).unwrap_or_default();
+    if !req.form_is_genuine(&form.csrf) {
+        return req.refuse_form(&state).await;
+    }
+    let done = crate::api::tasks::CompleteTask {
+        note: form.note,
+        actor: None,
+    };
+    match crate::api::tasks::complete_task(&state, incident.id, task_id, &principal.user, done)
+        .await
+    {
+        Ok(_) => back_to(incident.id, "tasks"),
+        Err(ApiError::NotFound(_)) => req.not_found(),
+        Err(ApiError::Store(kizuki_store::StoreError::Duplicate { .. })) => {
+            let forms = Forms {
+                task_notice: Some(tr.t("task-already-done")),
+                ..Forms::default()
+            };
+            ctx.again(incident, forms, StatusCode::CONFLICT).await
+        }
+        Err(ApiError::Validation(v)) => {
+            let reason = v
+                .errors
+                .into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join("; ");
+            let forms = Forms {
+                task_notice: Some(tr.t1("field-invalid", "reason", reason)),
+                ..Forms::default()
+            };
+            ctx.again(incident, forms, StatusCode::UNPROCESSABLE_ENTITY)
+                .await
+        }
+        Err(e) => internal(&req, &e),
+    }
+}
+
+/// The `n`-th segment of the path as a plain number (`/incidents/1/tasks/7/done`: 4 is 7).
+fn path_number(req: &WebRequest, n: usize) -> Option<i64> {
+    req.uri
+        .path()
+        .split('/')
+        .nth(n)
+        .filter(|raw| !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|raw| raw.parse().ok())
 }
 
 /// How often an open page's stream looks for a changed timeline. One cheap read (the
@@ -1119,6 +1191,7 @@ async fn page(
                 .iter()
                 .filter(|t| t.lane == *lane)
                 .map(|t| TaskView {
+                    id: t.id,
                     title: t.title.clone(),
                     status: tr.t(&format!("task-status-{}", t.status.as_str())),
                     done: t.status != TaskStatus::Open,
@@ -1366,6 +1439,7 @@ async fn page(
         phase_choices,
         category_choices,
         playbook_errors: forms.playbook_errors,
+        task_notice: forms.task_notice,
         playbook_choices,
         decision_rows: forms
             .decision

@@ -65,6 +65,10 @@ pub fn routes() -> Router<AppState> {
             post(incident_page::apply_playbook),
         )
         .route(
+            "/incidents/{id}/tasks/{task_id}/done",
+            post(incident_page::complete_task),
+        )
+        .route(
             "/incidents/{id}/decisions",
             post(incident_page::add_decision),
         )
