@@ -172,12 +172,39 @@ pub fn app(state: AppState) -> Router {
     .fallback(api::meta::not_found)
     .with_state(state)
     .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
+    .layer(tower_http::compression::CompressionLayer::new())
+    .layer(axum::middleware::map_request(compression_guard))
     .layer(security_headers::layer(tls))
     .layer(
         TraceLayer::new_for_http()
             .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
             .on_response(DefaultOnResponse::new().level(Level::INFO)),
     )
+}
+
+/// Lets an answer be compressed only when the request cannot be an attacker's probe.
+///
+/// Compression shrinks a long incident page several times over, but a compressed page that
+/// holds both a secret (the CSRF token, incident text) and something the requester chose (a
+/// search word, a refused form's input) leaks the secret through its size (BREACH). The
+/// probe needs the victim's browser to send many cookie-carrying requests on the attacker's
+/// behalf, which browsers mark `Sec-Fetch-Site: cross-site` or `same-site`. So a request
+/// with cookies is compressed only when the browser says it came from our own pages or from
+/// the user (`same-origin`, `none`); requests without cookies (API tokens, anonymous pages)
+/// are compressed as asked. For the rest, `Accept-Encoding` is dropped before the
+/// compression layer sees it.
+async fn compression_guard(mut req: axum::extract::Request) -> axum::extract::Request {
+    let headers = req.headers();
+    let with_cookies = headers.contains_key(axum::http::header::COOKIE);
+    let own_site = matches!(
+        headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
+        Some("same-origin" | "none")
+    );
+    if with_cookies && !own_site {
+        req.headers_mut()
+            .remove(axum::http::header::ACCEPT_ENCODING);
+    }
+    req
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.

@@ -1603,3 +1603,61 @@ async fn a_task_is_marked_done_once_and_lands_on_the_timeline() {
     .await;
     assert_eq!(wrong.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn pages_are_compressed_only_for_requests_from_our_own_pages() {
+    let api = Api::sqlite().await;
+    let id = incident(&api, "Ransomware at the plant", json!({})).await;
+    for i in 0..200 {
+        api.post(
+            &format!("/api/v1/incidents/{id}/timeline"),
+            json!({"lane": "ciso_csirt", "kind": "analysis", "text": format!("Checked host FS-{i:04}: encrypted shares found and isolated")}),
+        )
+        .await;
+    }
+    let cookie = commander_cookie(&api).await;
+    let fetch = |site: Option<&'static str>| {
+        let mut req = Request::builder()
+            .uri(format!("/incidents/{id}"))
+            .header(header::COOKIE, &cookie)
+            .header(header::ACCEPT_ENCODING, "gzip");
+        if let Some(site) = site {
+            req = req.header("sec-fetch-site", site);
+        }
+        let app = api.app.clone();
+        async move {
+            let res = app.oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+            let encoding = res
+                .headers()
+                .get(header::CONTENT_ENCODING)
+                .map(|v| v.to_str().unwrap().to_owned());
+            let size = res.into_body().collect().await.unwrap().to_bytes().len();
+            (encoding, size)
+        }
+    };
+    let (encoding, compressed) = fetch(Some("same-origin")).await;
+    assert_eq!(encoding.as_deref(), Some("gzip"));
+    let (encoding, plain) = fetch(Some("cross-site")).await;
+    assert_eq!(encoding, None, "a cross-site request is never compressed");
+    assert!(compressed * 4 < plain, "{compressed} vs {plain}");
+    let (encoding, _) = fetch(None).await;
+    assert_eq!(
+        encoding, None,
+        "a browser that does not say where it comes from"
+    );
+    // A program with a token (no cookies) gets what it asks for.
+    let res = api
+        .app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri(format!("/api/v1/incidents/{id}/timeline"))
+                .header(header::AUTHORIZATION, format!("Bearer {}", common::TOKEN))
+                .header(header::ACCEPT_ENCODING, "gzip")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip");
+}
