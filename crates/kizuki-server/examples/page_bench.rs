@@ -138,23 +138,24 @@ async fn main() {
     );
     let app = kizuki_server::app(state);
     let uri = format!("/incidents/{}?lang=ja", incident.id);
-    let fetch = |uri: String| {
+    let fetch_with = |uri: String, gzip: bool| {
         let app = app.clone();
         async move {
-            let res = app
-                .oneshot(
-                    Request::builder()
-                        .uri(uri)
-                        .header(header::COOKIE, format!("kizuki_session={secret}"))
-                        .body(Body::empty())
-                        .unwrap(),
-                )
-                .await
-                .unwrap();
+            let mut req = Request::builder()
+                .uri(uri)
+                .header(header::COOKIE, format!("kizuki_session={secret}"));
+            if gzip {
+                // As a browser navigating on the site asks for it.
+                req = req
+                    .header(header::ACCEPT_ENCODING, "gzip")
+                    .header("sec-fetch-site", "same-origin");
+            }
+            let res = app.oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
             assert!(res.status().is_success(), "{}", res.status());
             res.into_body().collect().await.unwrap().to_bytes()
         }
     };
+    let fetch = |uri: String| fetch_with(uri, false);
     let page = fetch(uri.clone()).await;
     let html = String::from_utf8_lossy(&page);
     let asset = |marker: &str| {
@@ -163,6 +164,9 @@ async fn main() {
     };
     let css = fetch(asset("<link rel=\"stylesheet\" href=\"")).await;
     let js = fetch(asset("<script src=\"")).await;
+    let page_gz = fetch_with(uri.clone(), true).await;
+    let css_gz = fetch_with(asset("<link rel=\"stylesheet\" href=\""), true).await;
+    let js_gz = fetch_with(asset("<script src=\""), true).await;
     let mut times = Vec::with_capacity(rounds);
     for _ in 0..rounds {
         let started = Instant::now();
@@ -188,5 +192,24 @@ async fn main() {
         css.len() as f64 / 1024.0,
         js.len() as f64 / 1024.0,
         (page.len() + css.len() + js.len()) as f64 / 1024.0
+    );
+    println!(
+        "  transferred with gzip: page {:.1} KB, stylesheet {:.1} KB, script {:.1} KB, total {:.1} KB",
+        page_gz.len() as f64 / 1024.0,
+        css_gz.len() as f64 / 1024.0,
+        js_gz.len() as f64 / 1024.0,
+        (page_gz.len() + css_gz.len() + js_gz.len()) as f64 / 1024.0
+    );
+    let mut gz_times = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let started = Instant::now();
+        fetch_with(uri.clone(), true).await;
+        gz_times.push(started.elapsed());
+    }
+    gz_times.sort();
+    println!(
+        "  time to answer with gzip: median {:.1} ms, p95 {:.1} ms",
+        ms(gz_times[gz_times.len() / 2]),
+        ms(gz_times[(gz_times.len() * 95 / 100).min(gz_times.len() - 1)])
     );
 }
