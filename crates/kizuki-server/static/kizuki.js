@@ -43,3 +43,17 @@
   var source = new EventSource(live.getAttribute("data-events"));
   source.addEventListener("timeline", refresh);
 })();
+
+// Enrolment link: the code comes after "#", so it never reaches a server log. Copy it into
+// the form and take it out of the address bar (and so out of the browser history).
+(function () {
+  var field = document.getElementById("enrol-code");
+  var code = window.location.hash.replace(/^#/, "");
+  if (!field || !code) {
+    return;
+  }
+  field.value = decodeURIComponent(code);
+  if (window.history && window.history.replaceState) {
+    window.history.replaceState(null, "", window.location.pathname + window.location.search);
+  }
+})();

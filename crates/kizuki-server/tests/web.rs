@@ -1661,3 +1661,126 @@ async fn pages_are_compressed_only_for_requests_from_our_own_pages() {
         .unwrap();
     assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip");
 }
+
+#[tokio::test]
+async fn a_new_user_sets_a_first_password_from_the_enrolment_link() {
+    let api = Api::sqlite().await;
+    let id = user(&api, Role::Responder, "newbie").await;
+    let code = "kze_web-test-enrolment-code";
+    let expires = api
+        .clock
+        .now()
+        .checked_add(jiff::SignedDuration::from_hours(72))
+        .unwrap();
+    api.store
+        .create_enrolment(id, &kizuki_auth::secret::hash_secret(code), expires)
+        .await
+        .unwrap();
+    let page = get(&api, "/enrol?lang=en", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("id=\"enrol-code\""));
+
+    // Two different passwords: refused beside the second, the code kept.
+    let differ = post_form(
+        &api,
+        "/enrol?lang=en",
+        None,
+        &[("code", code), ("password", PASSWORD), ("password_again", "something else")],
+    )
+    .await;
+    assert_eq!(differ.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(differ.body.contains("id=\"again-error\""));
+    assert!(differ.body.contains(&format!("value=\"{code}\"")));
+    // A weak password does not use the link up.
+    let weak = post_form(
+        &api,
+        "/enrol?lang=ja",
+        None,
+        &[("code", code), ("password", "password1234"), ("password_again", "password1234")],
+    )
+    .await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(weak.body.contains("推測されやすいパスワードです"));
+    let done = post_form(
+        &api,
+        "/enrol?lang=en",
+        None,
+        &[("code", code), ("password", PASSWORD), ("password_again", PASSWORD)],
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(done.body.contains("Your password is set."));
+    // The link works once.
+    let again = post_form(
+        &api,
+        "/enrol?lang=en",
+        None,
+        &[("code", code), ("password", PASSWORD), ("password_again", PASSWORD)],
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    assert!(again.body.contains("unknown, already used or expired"));
+    // And the new password signs in.
+    let signed = post_form(
+        &api,
+        "/login",
+        None,
+        &[("email", "newbie@example.jp"), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
+    assert_eq!(signed.location(), "/incidents");
+}
+
+#[tokio::test]
+async fn an_administrator_manages_people_from_the_page() {
+    let api = Api::sqlite().await;
+    let admin_id = user(&api, Role::Admin, "root").await;
+    let cookie = session(&api, admin_id, "root").await;
+    let page = get(&api, "/admin/users?lang=en", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("csirt@example.jp"));
+    let csrf = page.csrf();
+
+    let added = post_form(
+        &api,
+        "/admin/users?lang=en",
+        Some(&cookie),
+        &[("csrf", &csrf), ("email", "suzuki@example.jp"), ("display_name", "Suzuki"), ("role", "responder")],
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    assert!(added.body.contains("/enrol#kze_"), "the one-time link is shown");
+    let suzuki = api.store.user_by_email("suzuki@example.jp").await.unwrap().unwrap();
+    assert_eq!(suzuki.role, Role::Responder);
+
+    let taken = post_form(
+        &api,
+        "/admin/users?lang=en",
+        Some(&cookie),
+        &[("csrf", &csrf), ("email", "suzuki@example.jp"), ("display_name", "Other"), ("role", "responder")],
+    )
+    .await;
+    assert_eq!(taken.status, StatusCode::CONFLICT);
+    assert!(taken.body.contains("id=\"a-email-error\""));
+    assert!(taken.body.contains("value=\"Other\""), "what was typed is kept");
+
+    let uri = format!("/admin/users/{}", suzuki.id);
+    let role = post_form(&api, &uri, Some(&cookie), &[("csrf", &csrf), ("change", "role"), ("role", "executive")]).await;
+    assert_eq!(role.status, StatusCode::SEE_OTHER, "{}", role.body);
+    let off = post_form(&api, &uri, Some(&cookie), &[("csrf", &csrf), ("change", "deactivate")]).await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER);
+    let suzuki = api.store.user_by_id(suzuki.id).await.unwrap().unwrap();
+    assert_eq!(suzuki.role, Role::Executive);
+    assert!(!suzuki.active);
+    // Every change is in the audit log.
+    let audit = api.store.list_audit(0, 100).await.unwrap();
+    assert!(audit.iter().filter(|r| r.event.action == "user.update").count() >= 2);
+
+    // An administrator cannot lock themselves out; and others cannot open the page.
+    let me = post_form(&api, &format!("/admin/users/{admin_id}?lang=en"), Some(&cookie), &[("csrf", &csrf), ("change", "deactivate")]).await;
+    assert_eq!(me.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(api.store.user_by_id(admin_id).await.unwrap().unwrap().active);
+    let commander = commander_cookie(&api).await;
+    assert_eq!(get(&api, "/admin/users", Some(&commander)).await.status, StatusCode::FORBIDDEN);
+}

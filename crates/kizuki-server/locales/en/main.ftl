@@ -379,3 +379,41 @@ source-unknown = Not known
 task-note = What was done (optional)
 task-mark-done = Done
 task-already-done = A colleague marked this task done first; it is shown below.
+
+## Enrolment (first password)
+enrol-title = Set your password
+enrol-intro = Your administrator made an account for you. Choose a password to finish it; then sign in.
+enrol-code = Enrolment code
+enrol-code-hint = Filled in from your link. If it is empty, paste the part of the link after “#”.
+enrol-code-missing = The enrolment code is missing: open the link you were given, or paste the part after “#”.
+enrol-password = New password
+enrol-password-hint = At least 12 characters; a few unrelated words are easy to remember and hard to guess.
+enrol-password-again = The same password again
+enrol-passwords-differ = The two passwords are not the same.
+enrol-password-weak = This password is too easy to guess: { $reason }. Your link still works; choose another.
+enrol-link-unknown = This enrolment link is unknown, already used or expired. Ask your administrator for a new one.
+enrol-submit = Set the password
+enrol-done-title = Password set
+enrol-done-text = Your password is set. Sign in with your e-mail address and the new password.
+
+## Administration
+nav-admin = People
+admin-users-title = People and roles
+admin-saved = Saved.
+admin-person = Person
+admin-role = Role
+admin-mfa = Two-step verification
+admin-state = Account
+admin-save-role = Save role
+admin-mfa-on = on
+admin-mfa-off = off
+admin-reset-mfa = Reset (signs them out)
+admin-active = active
+admin-inactive = deactivated
+admin-deactivate = Deactivate
+admin-activate = Reactivate
+admin-add-title = Add a person
+admin-name = Name
+admin-add-submit = Add and make an enrolment link
+admin-created = { $email } was added. Give them this one-time link by a trusted route (it works once, for 72 hours, and is not shown again):
+admin-email-taken = Someone already has this e-mail address.

@@ -365,3 +365,41 @@ source-unknown = 不明
 task-note = 実施内容（任意）
 task-mark-done = 完了
 task-already-done = 先に他の人がこのタスクを完了にしました。下に表示されています。
+
+## Enrolment (first password)
+enrol-title = パスワードの設定
+enrol-intro = 管理者があなたのアカウントを作成しました。パスワードを決めて登録を完了し、サインインしてください。
+enrol-code = 登録コード
+enrol-code-hint = リンクから自動で入力されます。空欄の場合は、リンクの「#」より後ろを貼り付けてください。
+enrol-code-missing = 登録コードがありません。受け取ったリンクを開くか、「#」より後ろを貼り付けてください。
+enrol-password = 新しいパスワード
+enrol-password-hint = 12文字以上。関係のない単語をいくつか並べると、覚えやすく推測されにくくなります。
+enrol-password-again = もう一度同じパスワード
+enrol-passwords-differ = 2つのパスワードが一致しません。
+enrol-password-weak = 推測されやすいパスワードです：{ $reason }。リンクはまだ使えます。別のパスワードにしてください。
+enrol-link-unknown = この登録リンクは無効か、使用済みか、期限切れです。管理者に新しいリンクを依頼してください。
+enrol-submit = パスワードを設定
+enrol-done-title = パスワードを設定しました
+enrol-done-text = パスワードを設定しました。メールアドレスと新しいパスワードでサインインしてください。
+
+## Administration
+nav-admin = ユーザー
+admin-users-title = ユーザーと役割
+admin-saved = 保存しました。
+admin-person = ユーザー
+admin-role = 役割
+admin-mfa = 2段階認証
+admin-state = アカウント
+admin-save-role = 役割を保存
+admin-mfa-on = 有効
+admin-mfa-off = 無効
+admin-reset-mfa = リセット（サインアウトさせる）
+admin-active = 有効
+admin-inactive = 無効化済み
+admin-deactivate = 無効にする
+admin-activate = 有効に戻す
+admin-add-title = ユーザーを追加
+admin-name = 氏名
+admin-add-submit = 追加して登録リンクを作成
+admin-created = { $email } を追加しました。このリンクを信頼できる経路で渡してください（1回限り・72時間有効で、再表示されません）：
+admin-email-taken = このメールアドレスは既に使われています。

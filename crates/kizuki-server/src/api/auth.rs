@@ -593,39 +593,7 @@ pub async fn enrol(
     addr: ClientAddr,
     ApiJson(enrolment): ApiJson<Enrolment>,
 ) -> ApiResult<StatusCode> {
-    let now = state.clock.now();
-    if let Some(ip) = addr.0 {
-        state.login_limiter.check(ip, now)?;
-    }
-    // Checked before the link is used up, so a weak first try does not waste it.
-    credentials::check_strength("password", &enrolment.password, &[])?;
-    let hash = kizuki_auth::secret::hash_secret(enrolment.token.trim());
-    let user_id = state
-        .store
-        .consume_enrolment(&hash, now)
-        .await?
-        .ok_or_else(|| {
-            ApiError::NotFound("this enrolment link is unknown, used or expired".into())
-        })?;
-    let user = state
-        .store
-        .user_by_id(user_id)
-        .await?
-        .filter(|u| u.active)
-        .ok_or_else(|| {
-            ApiError::NotFound("this enrolment link is unknown, used or expired".into())
-        })?;
-    let password_hash = credentials::hash_password(&state, enrolment.password).await?;
-    state.store.set_password(user_id, &password_hash).await?;
-    let event = state.audit.event(
-        None,
-        addr.0,
-        "auth.enrol",
-        &format!("user:{}", user.id),
-        "ok",
-        serde_json::Value::Null,
-    );
-    state.audit.record(event).await;
+    set_password_by_enrolment(&state, &addr, &enrolment.token, enrolment.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -668,4 +636,49 @@ pub async fn finish_totp_enrolment(
     }
     state.auth_cache.clear();
     Ok(codes)
+}
+
+/// Sets the first password of the account an enrolment link was made for, using the link up
+/// (used by the API and the `/enrol` page). A weak password is refused before the link is
+/// spent, so the person can try again with the same link.
+pub async fn set_password_by_enrolment(
+    state: &AppState,
+    addr: &ClientAddr,
+    token: &str,
+    password: String,
+) -> ApiResult<()> {
+    let now = state.clock.now();
+    if let Some(ip) = addr.0 {
+        state.login_limiter.check(ip, now)?;
+    }
+    // Checked before the link is used up, so a weak first try does not waste it.
+    credentials::check_strength("password", &password, &[])?;
+    let hash = kizuki_auth::secret::hash_secret(token.trim());
+    let user_id = state
+        .store
+        .consume_enrolment(&hash, now)
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound("this enrolment link is unknown, used or expired".into())
+        })?;
+    let user = state
+        .store
+        .user_by_id(user_id)
+        .await?
+        .filter(|u| u.active)
+        .ok_or_else(|| {
+            ApiError::NotFound("this enrolment link is unknown, used or expired".into())
+        })?;
+    let password_hash = credentials::hash_password(state, password).await?;
+    state.store.set_password(user_id, &password_hash).await?;
+    let event = state.audit.event(
+        None,
+        addr.0,
+        "auth.enrol",
+        &format!("user:{}", user.id),
+        "ok",
+        serde_json::Value::Null,
+    );
+    state.audit.record(event).await;
+    Ok(())
 }

@@ -59,32 +59,8 @@ pub async fn create(
     addr: ClientAddr,
     ApiJson(req): ApiJson<CreateUser>,
 ) -> ApiResult<(StatusCode, Json<CreatedUser>)> {
-    let new = NewUser::new(&req.email, &req.display_name, req.role)?;
-    let now = state.clock.now();
-    let user = state.store.create_user(&new, now).await?;
-    let (token, hash) = credentials::new_secret(&state, "kze_");
-    let expires = now.checked_add(ENROLMENT_VALID).unwrap_or(now);
-    state
-        .store
-        .create_enrolment(user.id, &hash, expires)
-        .await?;
-    let event = state.audit.event(
-        Some(&principal),
-        addr.0,
-        "user.create",
-        &format!("user:{}", user.id),
-        "ok",
-        json!({ "email": user.email, "role": user.role }),
-    );
-    state.audit.record(event).await;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedUser {
-            enrolment_url: enrolment_url(state.auth.public_url.as_deref(), &token),
-            enrolment_token: token,
-            user,
-        }),
-    ))
+    let created = create_user(&state, &principal, &addr, req).await?;
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -108,47 +84,7 @@ pub async fn update(
     ApiPath(user_id): ApiPath<i64>,
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> ApiResult<Json<User>> {
-    let before = state
-        .store
-        .user_by_id(user_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("user {user_id} not found")))?;
-    if user_id == principal.user.id
-        && (patch.active == Some(false) || patch.role.is_some_and(|r| r != Role::Admin))
-    {
-        return Err(kizuki_domain::ValidationError::one(
-            if patch.active == Some(false) {
-                "active"
-            } else {
-                "role"
-            },
-            "you cannot lock yourself out of administration; ask another administrator",
-        )
-        .into());
-    }
-    let mut user = before.clone();
-    if let Some(role) = patch.role {
-        user = state.store.set_user_role(user_id, role).await?;
-    }
-    if let Some(active) = patch.active {
-        user = state
-            .store
-            .set_user_active(user_id, active, state.clock.now())
-            .await?;
-    }
-    state.auth_cache.clear();
-    let event = state.audit.event(
-        Some(&principal),
-        addr.0,
-        "user.update",
-        &format!("user:{user_id}"),
-        "ok",
-        json!({
-            "role": { "from": before.role, "to": user.role },
-            "active": { "from": before.active, "to": user.active },
-        }),
-    );
-    state.audit.record(event).await;
+    let user = update_user(&state, &principal, &addr, user_id, patch).await?;
     Ok(Json(user))
 }
 
@@ -162,26 +98,7 @@ pub async fn reset_mfa(
     addr: ClientAddr,
     ApiPath(user_id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
-    state
-        .store
-        .user_by_id(user_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("user {user_id} not found")))?;
-    state.store.reset_mfa(user_id).await?;
-    state
-        .store
-        .revoke_sessions_except(user_id, None, state.clock.now())
-        .await?;
-    state.auth_cache.clear();
-    let event = state.audit.event(
-        Some(&principal),
-        addr.0,
-        "user.mfa_reset",
-        &format!("user:{user_id}"),
-        "ok",
-        serde_json::Value::Null,
-    );
-    state.audit.record(event).await;
+    reset_user_mfa(&state, &principal, &addr, user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -227,4 +144,120 @@ pub struct AuditVerification {
     responses((status = 200, body = AuditVerification)))]
 pub async fn verify_audit(State(state): State<AppState>) -> ApiResult<Json<AuditVerification>> {
     Ok(Json(crate::audit::verify(&state).await?))
+}
+
+/// Creates an account and its one-time enrolment link, audited (used by the API and the
+/// administration page).
+pub async fn create_user(
+    state: &AppState,
+    principal: &Principal,
+    addr: &ClientAddr,
+    req: CreateUser,
+) -> ApiResult<CreatedUser> {
+    let new = NewUser::new(&req.email, &req.display_name, req.role)?;
+    let now = state.clock.now();
+    let user = state.store.create_user(&new, now).await?;
+    let (token, hash) = credentials::new_secret(state, "kze_");
+    let expires = now.checked_add(ENROLMENT_VALID).unwrap_or(now);
+    state
+        .store
+        .create_enrolment(user.id, &hash, expires)
+        .await?;
+    let event = state.audit.event(
+        Some(principal),
+        addr.0,
+        "user.create",
+        &format!("user:{}", user.id),
+        "ok",
+        json!({ "email": user.email, "role": user.role }),
+    );
+    state.audit.record(event).await;
+    Ok(CreatedUser {
+        enrolment_url: enrolment_url(state.auth.public_url.as_deref(), &token),
+        enrolment_token: token,
+        user,
+    })
+}
+
+/// Changes a role or (de)activates an account, audited. An administrator cannot lock
+/// themselves out.
+pub async fn update_user(
+    state: &AppState,
+    principal: &Principal,
+    addr: &ClientAddr,
+    user_id: i64,
+    patch: UserPatch,
+) -> ApiResult<User> {
+    let before = state
+        .store
+        .user_by_id(user_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("user {user_id} not found")))?;
+    if user_id == principal.user.id
+        && (patch.active == Some(false) || patch.role.is_some_and(|r| r != Role::Admin))
+    {
+        return Err(kizuki_domain::ValidationError::one(
+            if patch.active == Some(false) {
+                "active"
+            } else {
+                "role"
+            },
+            "you cannot lock yourself out of administration; ask another administrator",
+        )
+        .into());
+    }
+    let mut user = before.clone();
+    if let Some(role) = patch.role {
+        user = state.store.set_user_role(user_id, role).await?;
+    }
+    if let Some(active) = patch.active {
+        user = state
+            .store
+            .set_user_active(user_id, active, state.clock.now())
+            .await?;
+    }
+    state.auth_cache.clear();
+    let event = state.audit.event(
+        Some(principal),
+        addr.0,
+        "user.update",
+        &format!("user:{user_id}"),
+        "ok",
+        json!({
+            "role": { "from": before.role, "to": user.role },
+            "active": { "from": before.active, "to": user.active },
+        }),
+    );
+    state.audit.record(event).await;
+    Ok(user)
+}
+
+/// Removes a user's second factor and signs them out everywhere, audited.
+pub async fn reset_user_mfa(
+    state: &AppState,
+    principal: &Principal,
+    addr: &ClientAddr,
+    user_id: i64,
+) -> ApiResult<()> {
+    state
+        .store
+        .user_by_id(user_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("user {user_id} not found")))?;
+    state.store.reset_mfa(user_id).await?;
+    state
+        .store
+        .revoke_sessions_except(user_id, None, state.clock.now())
+        .await?;
+    state.auth_cache.clear();
+    let event = state.audit.event(
+        Some(principal),
+        addr.0,
+        "user.mfa_reset",
+        &format!("user:{user_id}"),
+        "ok",
+        serde_json::Value::Null,
+    );
+    state.audit.record(event).await;
+    Ok(())
 }

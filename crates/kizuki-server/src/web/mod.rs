@@ -25,8 +25,10 @@ use crate::access::{Credential, Principal, check_same_origin};
 use crate::client_addr::ClientAddr;
 
 mod account;
+mod admin;
 pub mod assets;
 mod board;
+mod enrol;
 pub mod i18n;
 mod incident_page;
 mod incidents;
@@ -46,6 +48,9 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(home))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
+        .route("/enrol", get(enrol::form).post(enrol::submit))
+        .route("/admin/users", get(admin::users).post(admin::add_user))
+        .route("/admin/users/{user_id}", post(admin::change_user))
         .route("/account/mfa", get(account::page))
         .route("/account/mfa/start", post(account::start))
         .route("/account/mfa/confirm", post(account::confirm))
@@ -173,6 +178,10 @@ impl WebRequest {
 
     /// The frame around a page: header, navigation, the language switcher.
     pub fn layout(&self, title: String, nav: Nav) -> Layout {
+        let sees_admin = self
+            .principal
+            .as_ref()
+            .is_some_and(|p| p.user.role.may(Action::ManageUsers));
         let sees_incidents = self
             .principal
             .as_ref()
@@ -194,6 +203,7 @@ impl WebRequest {
             user,
             csrf,
             sees_incidents,
+            sees_admin,
             switch_ja: self.with_lang("ja"),
             switch_en: self.with_lang("en"),
             stylesheet: assets::STYLESHEET.href(),
@@ -413,6 +423,8 @@ pub struct Layout {
     pub csrf: Option<String>,
     /// The menu offers the incident board (a reporter's role does not read incidents).
     pub sees_incidents: bool,
+    /// The menu offers administration.
+    pub sees_admin: bool,
     pub switch_ja: String,
     pub switch_en: String,
     pub stylesheet: String,
