@@ -157,7 +157,12 @@ pub async fn add_user(State(state): State<AppState>, req: WebRequest, body: Byte
             render(&state, &req, &me, page, StatusCode::OK).await
         }
         Err(ApiError::Validation(v)) => {
-            let reason = v.errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; ");
+            let reason = v
+                .errors
+                .into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join("; ");
             page.email_error = Some(tr.t1("field-invalid", "reason", reason));
             page.form = form;
             render(&state, &req, &me, page, StatusCode::UNPROCESSABLE_ENTITY).await
@@ -203,9 +208,18 @@ pub async fn change_user(State(state): State<AppState>, req: WebRequest, body: B
     let tr = req.tr;
     let result = match form.change.as_str() {
         "role" => match form.role.parse::<Role>() {
-            Ok(role) => update_user(&state, &me, &req.addr, user_id, UserPatch { role: Some(role), active: None })
-                .await
-                .map(|_| ()),
+            Ok(role) => update_user(
+                &state,
+                &me,
+                &req.addr,
+                user_id,
+                UserPatch {
+                    role: Some(role),
+                    active: None,
+                },
+            )
+            .await
+            .map(|_| ()),
             Err(_) => Err(kizuki_domain::ValidationError::one("role", tr.t("choose-one")).into()),
         },
         "deactivate" | "activate" => update_user(
@@ -213,7 +227,10 @@ pub async fn change_user(State(state): State<AppState>, req: WebRequest, body: B
             &me,
             &req.addr,
             user_id,
-            UserPatch { role: None, active: Some(form.change == "activate") },
+            UserPatch {
+                role: None,
+                active: Some(form.change == "activate"),
+            },
         )
         .await
         .map(|_| ()),
@@ -225,7 +242,12 @@ pub async fn change_user(State(state): State<AppState>, req: WebRequest, body: B
         Err(ApiError::NotFound(_)) => req.not_found(),
         Err(ApiError::Validation(v)) => {
             let mut page = blank(&req);
-            let reason = v.errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; ");
+            let reason = v
+                .errors
+                .into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join("; ");
             page.notice = None;
             page.form_error = Some(tr.t1("field-invalid", "reason", reason));
             render(&state, &req, &me, page, StatusCode::UNPROCESSABLE_ENTITY).await
