@@ -467,6 +467,8 @@ pub struct IncidentFilter {
     pub open_only: bool,
     /// Case-insensitive substring of title or summary.
     pub text: Option<String>,
+    /// Only incidents where this user owns a lane.
+    pub lane_owner: Option<i64>,
     /// Only incidents with an id lower than this (keyset pagination, newest first).
     pub before_id: Option<i64>,
     pub limit: u32,

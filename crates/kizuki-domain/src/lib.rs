@@ -37,7 +37,7 @@ pub struct UnknownVariant {
 /// Declares a closed vocabulary stored and exchanged as snake_case strings.
 #[macro_export]
 macro_rules! string_enum {
-    ($(#[$m:meta])* pub enum $name:ident : $kind:literal { $($(#[$vm:meta])* $variant:ident => $s:literal),+ $(,)? }) => {
+    ($(#[$m:meta])* pub enum $name:ident : $kind:literal { $($(#[$vm:meta])* $variant:ident => $s:tt),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
         pub enum $name {

@@ -30,6 +30,10 @@ pub struct User {
     pub mfa_enabled: bool,
     /// A deactivated user cannot log in or use tokens; their history stays.
     pub active: bool,
+    /// The language this person last chose for pages (and will be written to in); `None`
+    /// until they choose, when the browser's and then the organisation's language apply.
+    #[serde(default)]
+    pub language: Option<crate::settings::Language>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
@@ -165,6 +169,18 @@ pub struct Member {
     pub role: Role,
     #[schema(value_type = String, format = DateTime)]
     pub added_at: Timestamp,
+}
+
+/// The member who keeps one lane of an incident's timeline moving: its entries written and
+/// its tasks done. In the study's slow cases nobody owned the management lane, so decisions
+/// waited; naming an owner per lane makes the gap visible on the board.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LaneOwner {
+    pub lane: crate::timeline::Lane,
+    pub user_id: i64,
+    pub display_name: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub assigned_at: Timestamp,
 }
 
 /// A stored count of consecutive failed logins for one e-mail address (known or not, so

@@ -209,6 +209,18 @@ pub const POLICIES: &[RoutePolicy] = &[
     ),
     rule(
         "GET",
+        "/api/v1/incidents/{id}/lane-owners",
+        Role(A::ReadIncidents),
+        R::Incidents,
+    ),
+    rule(
+        "PUT",
+        "/api/v1/incidents/{id}/lane-owners/{lane}",
+        Role(A::ManageMembers),
+        R::Incidents,
+    ),
+    rule(
+        "GET",
         "/api/v1/incidents/{id}/timeline",
         Role(A::ReadIncidents),
         R::Timeline,

@@ -63,6 +63,7 @@ mod tests {
             display_name: "A".into(),
             role: Role::Responder,
             mfa_enabled: false,
+            language: None,
             active: true,
             created_at: "2026-01-01T00:00:00Z".parse().unwrap(),
         }

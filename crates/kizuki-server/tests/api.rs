@@ -873,10 +873,43 @@ async fn evidence_and_legal_clocks_over_http() {
 fn openapi_document_is_stable() {
     let doc = serde_json::to_value(kizuki_server::openapi()).unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    // Regression: enums declared through `string_enum!` once showed their Rust names
+    // ("ItBusiness") while the API speaks and accepts only the wire names ("it_business").
+    let lanes: Vec<&str> = kizuki_domain::timeline::Lane::ALL
+        .iter()
+        .map(|l| l.as_str())
+        .collect();
+    assert_eq!(doc["components"]["schemas"]["Lane"]["enum"], json!(lanes));
+    let mut shouted = Vec::new();
+    every_enum_value(&doc, &mut shouted);
+    assert!(
+        shouted.is_empty(),
+        "enum values the API never sends: {shouted:?}"
+    );
     // Sorted keys: serde_json's map order depends on features other crates turn on.
     insta::with_settings!({ sort_maps => true }, {
         insta::assert_json_snapshot!("openapi", doc);
     });
+}
+
+/// Collects enum values in the document that are not snake_case words.
+fn every_enum_value(node: &Value, shouted: &mut Vec<String>) {
+    match node {
+        Value::Object(map) => {
+            if let Some(Value::Array(values)) = map.get("enum") {
+                shouted.extend(
+                    values
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .filter(|v| v.chars().any(|c| c.is_ascii_uppercase()))
+                        .map(str::to_owned),
+                );
+            }
+            map.values().for_each(|v| every_enum_value(v, shouted));
+        }
+        Value::Array(items) => items.iter().for_each(|v| every_enum_value(v, shouted)),
+        _ => {}
+    }
 }
 
 #[tokio::test]
@@ -1187,4 +1220,88 @@ async fn contact_details_can_be_corrected_and_decisions_read_one_by_one() {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn lane_owners_over_http(api: Api) {
+    let made = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "Ransomware at the plant", "category": "ransomware"}),
+        )
+        .await;
+    let id = made["id"].as_i64().unwrap();
+    let responder = api
+        .store
+        .create_user(
+            &kizuki_domain::user::NewUser::new(
+                &format!("owner{}@example.jp", common::unique()),
+                "Aoi",
+                kizuki_domain::user::Role::Responder,
+            )
+            .unwrap(),
+            api.clock.now(),
+        )
+        .await
+        .unwrap();
+    let uri = format!("/api/v1/incidents/{id}/lane-owners/it_business");
+
+    // A body that forgot the person is refused, not taken as "nobody".
+    let (status, problem) = api.call(Method::PUT, &uri, Some(json!({}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    assert_eq!(field_of(&problem), "user_id", "{problem}");
+    // A lane that does not exist names the path segment.
+    let (status, problem) = api
+        .call(
+            Method::PUT,
+            &format!("/api/v1/incidents/{id}/lane-owners/kitchen"),
+            Some(json!({"user_id": responder.id})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    // Nobody by that id.
+    let (status, problem) = api
+        .call(Method::PUT, &uri, Some(json!({"user_id": 987_654})))
+        .await;
+    assert!(status.is_client_error(), "{status} {problem}");
+    assert!(api.store.list_lane_owners(id).await.unwrap().is_empty());
+
+    let (status, owners) = api
+        .call(Method::PUT, &uri, Some(json!({"user_id": responder.id})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{owners}");
+    assert_eq!(owners[0]["lane"], "it_business");
+    assert_eq!(owners[0]["display_name"], "Aoi");
+    assert!(api.store.is_member(id, responder.id).await.unwrap());
+    let listed = api
+        .get(&format!("/api/v1/incidents?lane_owner={}", responder.id))
+        .await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed["items"][0]["id"], id);
+
+    let (status, owners) = api
+        .call(Method::PUT, &uri, Some(json!({"user_id": null})))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(owners, json!([]));
+    assert_eq!(
+        api.get(&format!("/api/v1/incidents/{id}/lane-owners"))
+            .await,
+        json!([])
+    );
+    assert!(
+        api.store.is_member(id, responder.id).await.unwrap(),
+        "clearing a lane keeps the membership"
+    );
+}
+
+#[tokio::test]
+async fn lane_owners_over_http_on_sqlite() {
+    lane_owners_over_http(Api::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn lane_owners_over_http_on_postgres() {
+    if let Some(api) = Api::postgres().await {
+        lane_owners_over_http(api).await;
+    }
 }

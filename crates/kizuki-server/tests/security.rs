@@ -92,6 +92,8 @@ const MATRIX: &[(&str, &str, Via, [bool; 8])] = &[
     ("GET",    "/api/v1/incidents/{id}/members",                        A, [Y, Y, Y, Y, Y, Y, Y, Y]),
     ("POST",   "/api/v1/incidents/{id}/members",                        A, [Y, Y, N, N, N, N, N, N]),
     ("DELETE", "/api/v1/incidents/{id}/members/{user_id}",              A, [Y, Y, N, N, N, N, N, N]),
+    ("GET",    "/api/v1/incidents/{id}/lane-owners",                    A, [Y, Y, Y, Y, Y, Y, Y, Y]),
+    ("PUT",    "/api/v1/incidents/{id}/lane-owners/{lane}",             A, [Y, Y, N, N, N, N, N, N]),
     ("GET",    "/api/v1/incidents/{id}/timeline",                       A, [Y, Y, Y, Y, Y, Y, Y, Y]),
     ("POST",   "/api/v1/incidents/{id}/timeline",                       A, [Y, Y, Y, Y, Y, Y, N, Y]),
     ("GET",    "/api/v1/incidents/{id}/tasks",                          A, [Y, Y, Y, Y, Y, Y, Y, Y]),
@@ -816,6 +818,7 @@ fn concrete(path: &str, f: &Fixture) -> String {
         .replace("{exercise_id}", &f.exercise.to_string())
         .replace("{user_id}", &f.spare.to_string())
         .replace("{case_id}", "3")
+        .replace("{lane}", "ciso_csirt")
         .replace("{session_id}", &MISSING.to_string())
         .replace("{token_id}", &MISSING.to_string());
     assert!(!uri.contains('{'), "unfilled parameter in {uri}");

@@ -8,6 +8,7 @@ use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use jiff::Timestamp;
 use kizuki_domain::clock::Clock;
+use kizuki_domain::settings::Language;
 use kizuki_domain::user::{NewSession, NewUser, Role, SessionStage};
 use serde_json::json;
 use tower::ServiceExt;
@@ -283,6 +284,33 @@ async fn password_and_totp_sign_in_and_return_to_next() {
     let case = get(&api, "/library/3", Some(&cookie)).await;
     assert_eq!(case.status, StatusCode::OK);
     assert!(case.body.contains("ken さん"));
+    // Nobody chose a language, so none is stored.
+    let ken = api.store.user_by_email(&email).await.unwrap().unwrap();
+    assert_eq!(ken.language, None);
+}
+
+#[tokio::test]
+async fn the_language_chosen_before_signing_in_becomes_the_persons() {
+    let api = Api::sqlite().await;
+    let email = person_with_totp(&api, "yui").await;
+    let code = totp(api.clock.now());
+    let page = post_form(
+        &api,
+        "/login?lang=en",
+        Some("kizuki_lang=ja"),
+        &[("email", &email), ("password", PASSWORD), ("code", &code)],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let yui = api.store.user_by_email(&email).await.unwrap().unwrap();
+    assert_eq!(yui.language, Some(Language::En), "?lang= beats the cookie");
+    let cookie = format!("kizuki_session={}", page.cookie("kizuki_session").unwrap());
+    assert!(
+        get(&api, "/incidents", Some(&cookie))
+            .await
+            .body
+            .contains("<html lang=\"en\">")
+    );
 }
 
 #[tokio::test]
@@ -343,7 +371,25 @@ async fn the_chosen_language_is_remembered() {
         .body(Body::empty())
         .unwrap();
     assert!(send(&api, req).await.body.contains("<html lang=\"en\">"));
-    let page = get(&api, "/library?attack_vector=supplier", Some(&cookie)).await;
+    // The choice is also the person's: it follows them to a browser that has no cookie,
+    // even one asking for Japanese.
+    let req = Request::builder()
+        .uri("/library")
+        .header(header::COOKIE, &cookie)
+        .header(header::ACCEPT_LANGUAGE, "ja")
+        .body(Body::empty())
+        .unwrap();
+    assert!(send(&api, req).await.body.contains("<html lang=\"en\">"));
+    let mika = api
+        .store
+        .user_by_email("mika@example.jp")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(mika.language, Some(Language::En));
+    // Someone who never chose gets the organisation's language (ja).
+    let other = signed_in(&api, Role::Responder, "ren").await;
+    let page = get(&api, "/library?attack_vector=supplier", Some(&other)).await;
     assert!(page.body.contains("<html lang=\"ja\">"));
     assert!(
         page.body
@@ -376,7 +422,7 @@ async fn the_library_filters_cases() {
     // An unknown value is named beside its filter, and what was typed in the text box stays.
     let page = get(
         &api,
-        "/library?q=%E3%83%A9%E3%83%B3%E3%82%B5%E3%83%A0&category=nonsense",
+        "/library?lang=ja&q=%E3%83%A9%E3%83%B3%E3%82%B5%E3%83%A0&category=nonsense",
         Some(&cookie),
     )
     .await;
@@ -1855,5 +1901,332 @@ async fn an_administrator_manages_people_from_the_page() {
     assert_eq!(
         get(&api, "/admin/users", Some(&commander)).await.status,
         StatusCode::FORBIDDEN
+    );
+}
+
+/// The `<ul class="lane-owners">` list of an incident page.
+fn lane_owners(body: &str) -> &str {
+    let list = &body[body
+        .find("<ul class=\"lane-owners\">")
+        .expect("lane owners")..];
+    &list[..list.find("</ul>").unwrap()]
+}
+
+#[tokio::test]
+async fn a_commander_gives_a_lane_an_owner_and_the_board_filters_by_owner() {
+    let api = Api::sqlite().await;
+    let plant = incident(&api, "Ransomware at the plant", json!({})).await;
+    let _other = incident(&api, "Phishing wave", json!({"category": "targeted_email"})).await;
+    let aoi = user(&api, Role::Responder, "aoi").await;
+    let cookie = commander_cookie(&api).await;
+    let page = get(&api, &format!("/incidents/{plant}?lang=en"), Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        lane_owners(&page.body)
+            .contains("IT &#38; business units</span>: <span class=\"muted\">no owner</span>"),
+        "{}",
+        lane_owners(&page.body)
+    );
+    let csrf = page.csrf();
+    let uri = format!("/incidents/{plant}/lane-owners?lang=en");
+
+    // A lane that does not exist is refused beside the lane; the person chosen stays chosen.
+    let aoi_s = aoi.to_string();
+    let refused = post_form(
+        &api,
+        &uri,
+        Some(&cookie),
+        &[("csrf", &csrf), ("lane", "kitchen"), ("user", &aoi_s)],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("id=\"o-lane-error\""),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains(&format!("<option value=\"{aoi}\" selected>"))
+    );
+    assert!(refused.body.contains("<details class=\"team-forms\" open>"));
+    // Someone who is not a user is refused beside the person.
+    let refused = post_form(
+        &api,
+        &uri,
+        Some(&cookie),
+        &[("csrf", &csrf), ("lane", "it_business"), ("user", "987654")],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("id=\"o-user-error\""),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains("<option value=\"it_business\" selected>")
+    );
+    // A form from another site changes nothing.
+    let forged = post_form(
+        &api,
+        &uri,
+        Some(&cookie),
+        &[
+            ("csrf", "forged"),
+            ("lane", "it_business"),
+            ("user", &aoi_s),
+        ],
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(api.store.list_lane_owners(plant).await.unwrap().is_empty());
+
+    let given = post_form(
+        &api,
+        &uri,
+        Some(&cookie),
+        &[("csrf", &csrf), ("lane", "it_business"), ("user", &aoi_s)],
+    )
+    .await;
+    assert_eq!(given.status, StatusCode::SEE_OTHER, "{}", given.body);
+    assert_eq!(given.location(), format!("/incidents/{plant}#team"));
+    let page = get(&api, &format!("/incidents/{plant}?lang=en"), Some(&cookie)).await;
+    assert!(
+        lane_owners(&page.body).contains("IT &#38; business units</span>: aoi"),
+        "{}",
+        lane_owners(&page.body)
+    );
+    assert!(
+        page.body.contains(&format!(
+            "action=\"/incidents/{plant}/members/{aoi}/remove\""
+        )),
+        "the owner became a member"
+    );
+    let audit = api.store.list_audit(0, 500).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|r| r.event.action == "incident.lane_owner.set")
+    );
+
+    // The board: the commander filters by Aoi; Aoi filters by "mine".
+    let board = get(
+        &api,
+        &format!("/incidents?lang=en&owner={aoi}"),
+        Some(&cookie),
+    )
+    .await;
+    assert!(board.body.contains("Ransomware at the plant"));
+    assert!(!board.body.contains("Phishing wave"));
+    let aoi_cookie = session(&api, aoi, "aoi").await;
+    let mine = get(&api, "/incidents?lang=en&owner=me", Some(&aoi_cookie)).await;
+    assert!(
+        mine.body.contains("Ransomware at the plant"),
+        "{}",
+        mine.body
+    );
+    assert!(!mine.body.contains("Phishing wave"));
+    // A responder may not hand out lanes, and is not offered the form.
+    let aoi_page = get(
+        &api,
+        &format!("/incidents/{plant}?lang=en"),
+        Some(&aoi_cookie),
+    )
+    .await;
+    assert!(!aoi_page.body.contains("team-forms"));
+    let not_theirs = post_form(
+        &api,
+        &uri,
+        Some(&aoi_cookie),
+        &[
+            ("csrf", &aoi_page.csrf()),
+            ("lane", "external"),
+            ("user", &aoi_s),
+        ],
+    )
+    .await;
+    assert_eq!(not_theirs.status, StatusCode::FORBIDDEN);
+
+    // Removing the member also frees the lane they owned.
+    let removed = post_form(
+        &api,
+        &format!("/incidents/{plant}/members/{aoi}/remove"),
+        Some(&cookie),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.body);
+    let page = get(&api, &format!("/incidents/{plant}?lang=en"), Some(&cookie)).await;
+    assert!(
+        lane_owners(&page.body)
+            .contains("IT &#38; business units</span>: <span class=\"muted\">no owner</span>")
+    );
+    let board = get(
+        &api,
+        &format!("/incidents?lang=en&owner={aoi}"),
+        Some(&cookie),
+    )
+    .await;
+    assert!(!board.body.contains("Ransomware at the plant"));
+
+    // Adding a member: choosing nobody is shown beside the field; choosing Aoi works.
+    let members = format!("/incidents/{plant}/members?lang=en");
+    let empty = post_form(
+        &api,
+        &members,
+        Some(&cookie),
+        &[("csrf", &csrf), ("user", "")],
+    )
+    .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.body.contains("id=\"m-user-error\""));
+    let added = post_form(
+        &api,
+        &members,
+        Some(&cookie),
+        &[("csrf", &csrf), ("user", &aoi_s)],
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    assert!(api.store.is_member(plant, aoi).await.unwrap());
+
+    // The same page in Japanese.
+    let ja = get(&api, &format!("/incidents/{plant}?lang=ja"), Some(&cookie)).await;
+    assert!(
+        ja.body.contains("レーン担当者"),
+        "{}",
+        lane_owners(&ja.body)
+    );
+}
+
+#[tokio::test]
+async fn legal_clocks_are_marked_met_and_observables_added_from_the_page() {
+    let api = Api::sqlite().await;
+    let id = incident(
+        &api,
+        "Customer list leaked",
+        json!({"impact": {"confidentiality": true, "personal_data": true}}),
+    )
+    .await;
+    let clocks = api
+        .get(&format!("/api/v1/incidents/{id}/legal-clocks"))
+        .await;
+    let clock_id = clocks[0]["id"].as_i64().unwrap();
+    let cookie = commander_cookie(&api).await;
+    let page = get(&api, &format!("/incidents/{id}?lang=en"), Some(&cookie)).await;
+    let action = format!("action=\"/incidents/{id}/clocks/{clock_id}/met\"");
+    assert!(page.body.contains(&action), "{}", page.body);
+    let csrf = page.csrf();
+
+    // An executive reads the clocks but may not tick them off.
+    let exec = signed_in(&api, Role::Executive, "exec").await;
+    let exec_page = get(&api, &format!("/incidents/{id}?lang=en"), Some(&exec)).await;
+    assert!(!exec_page.body.contains(&action));
+
+    let met = post_form(
+        &api,
+        &format!("/incidents/{id}/clocks/{clock_id}/met"),
+        Some(&cookie),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(met.status, StatusCode::SEE_OTHER, "{}", met.body);
+    let clocks = api
+        .get(&format!("/api/v1/incidents/{id}/legal-clocks"))
+        .await;
+    assert_eq!(clocks[0]["status"], "met");
+    let page = get(&api, &format!("/incidents/{id}?lang=en"), Some(&cookie)).await;
+    assert!(!page.body.contains(&action), "a met clock has no button");
+    // A clock that is not this incident's is a notice, not a crash.
+    let gone = post_form(
+        &api,
+        &format!("/incidents/{id}/clocks/99999/met?lang=en"),
+        Some(&cookie),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    assert!(gone.body.contains("That deadline no longer exists"));
+
+    // Observables: a missing value is shown beside it, and the note typed is kept.
+    let uri = format!("/incidents/{id}/observables?lang=en");
+    let refused = post_form(
+        &api,
+        &uri,
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("kind", "ip"),
+            ("value", "  "),
+            ("note", "C2 seen in proxy log"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("id=\"ob-value-error\""),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("value=\"C2 seen in proxy log\""));
+    let bad_ip = post_form(
+        &api,
+        &uri,
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("kind", "ip"),
+            ("value", "999.1.1.1"),
+            ("note", ""),
+        ],
+    )
+    .await;
+    assert_eq!(
+        bad_ip.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        bad_ip.body
+    );
+    assert!(bad_ip.body.contains("id=\"ob-value-error\""));
+    assert!(bad_ip.body.contains("value=\"999.1.1.1\""));
+
+    // The same address in another incident links the two.
+    let other = incident(
+        &api,
+        "Odd VPN logins",
+        json!({"category": "unauthorised_access"}),
+    )
+    .await;
+    api.post(
+        &format!("/api/v1/incidents/{other}/observables"),
+        json!({"kind": "ip", "value": "203.0.113.7"}),
+    )
+    .await;
+    let added = post_form(
+        &api,
+        &uri,
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("kind", "ip"),
+            ("value", "203.0.113.7"),
+            ("note", "C2"),
+        ],
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    assert_eq!(added.location(), format!("/incidents/{id}#observables"));
+    let page = get(&api, &format!("/incidents/{id}?lang=en"), Some(&cookie)).await;
+    assert!(page.body.contains("203.0.113.7"));
+    assert!(
+        page.body.contains(&format!(
+            "<a href=\"/incidents/{other}\">#{other} Odd VPN logins</a>"
+        )),
+        "{}",
+        page.body
     );
 }

@@ -46,11 +46,12 @@ use kizuki_domain::review::{
     ActionQuery, CorrectiveAction, CorrectiveActionState, Lesson, LessonFields, LessonHit,
     LessonQuery, Review, ReviewNarrative,
 };
+use kizuki_domain::settings::Language;
 use kizuki_domain::task::{NewTask, Task, TaskStatus};
-use kizuki_domain::timeline::{TimelineEntry, TimelineEntryFields};
+use kizuki_domain::timeline::{Lane, TimelineEntry, TimelineEntryFields};
 use kizuki_domain::user::{
-    ApiToken, LoginFailures, Member, NewSession, NewUser, Role, Session, SessionStage, TokenScope,
-    User, UserCredentials,
+    ApiToken, LaneOwner, LoginFailures, Member, NewSession, NewUser, Role, Session, SessionStage,
+    TokenScope, User, UserCredentials,
 };
 use kizuki_store::{
     CustodyRecord, NewExercise, Page, Result, Store, StoreError, TaskCompletion, TaskUpdate,
@@ -622,6 +623,18 @@ impl Store for PgStore {
         rows::user(&row)
     }
 
+    async fn set_user_language(&self, user_id: i64, language: Option<Language>) -> Result<User> {
+        let sql = format!("UPDATE users SET language = $2 WHERE id = $1 RETURNING {USER_COLS}");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(user_id)
+            .bind(language.map(|l| l.as_str()))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| user_not_found(user_id))?;
+        rows::user(&row)
+    }
+
     async fn set_user_active(&self, user_id: i64, active: bool, now: Timestamp) -> Result<User> {
         let now = to_db_ts(now)?;
         let mut tx = self.pool.begin().await.map_err(db_err)?;
@@ -1149,6 +1162,71 @@ impl Store for PgStore {
         collect(rows, rows::member)
     }
 
+    async fn set_lane_owner(
+        &self,
+        incident_id: i64,
+        lane: Lane,
+        user_id: Option<i64>,
+        now: Timestamp,
+    ) -> Result<()> {
+        let now = to_db_ts(now)?;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM incidents WHERE id = $1")
+            .bind(incident_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if found.is_none() {
+            return Err(incident_not_found(incident_id));
+        }
+        sqlx::query("DELETE FROM incident_lane_owners WHERE incident_id = $1 AND lane = $2")
+            .bind(incident_id)
+            .bind(lane.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if let Some(user_id) = user_id {
+            sqlx::query(
+                "INSERT INTO incident_members (incident_id, user_id, added_at) \
+                 VALUES ($1, $2, $3) ON CONFLICT (incident_id, user_id) DO NOTHING",
+            )
+            .bind(incident_id)
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| child_err(e, incident_id, Some(user_id)))?;
+            sqlx::query(
+                "INSERT INTO incident_lane_owners (incident_id, lane, user_id, assigned_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(incident_id)
+            .bind(lane.as_str())
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn list_lane_owners(&self, incident_id: i64) -> Result<Vec<LaneOwner>> {
+        let rows = sqlx::query(
+            "SELECT o.lane, o.user_id, u.display_name, o.assigned_at \
+             FROM incident_lane_owners o JOIN users u ON u.id = o.user_id \
+             WHERE o.incident_id = $1",
+        )
+        .bind(incident_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let mut owners = collect(rows, rows::lane_owner)?;
+        owners.sort_by_key(|o| o.lane);
+        Ok(owners)
+    }
+
     async fn is_member(&self, incident_id: i64, user_id: i64) -> Result<bool> {
         sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM incident_members \
@@ -1332,6 +1410,14 @@ impl Store for PgStore {
         }
         if let Some(min) = filter.min_severity {
             qb.push(" AND severity >= ").push_bind(i16::from(min));
+        }
+        if let Some(owner) = filter.lane_owner {
+            qb.push(
+                " AND EXISTS (SELECT 1 FROM incident_lane_owners o \
+                 WHERE o.incident_id = incidents.id AND o.user_id = ",
+            )
+            .push_bind(owner)
+            .push(")");
         }
         if filter.open_only {
             qb.push(" AND phase <> ").push_bind(Phase::Closed.as_str());
@@ -2345,6 +2431,7 @@ mod unit_tests {
         use kizuki_domain::legal_clock::ClockKind;
         use kizuki_domain::party::PartyKind;
         use kizuki_domain::review::{ActionStatus, LessonCategory};
+        use kizuki_domain::settings::Language;
         use kizuki_domain::timeline::{DayPart, EntryKind, EntrySource, Lane, TimePrecision};
         use kizuki_domain::user::{Role, SessionStage, TokenAccess};
 
@@ -2352,6 +2439,7 @@ mod unit_tests {
             include_str!("../migrations/0001_initial.sql"),
             include_str!("../migrations/0003_security.sql"),
             include_str!("../migrations/0004_review_and_exercises.sql"),
+            include_str!("../migrations/0005_language_and_lane_owners.sql"),
         ]
         .concat();
         // Either `col IN ('a', 'b')` or, for a JSONB array of values, `col <@ '["a", "b"]'`.
@@ -2416,6 +2504,14 @@ mod unit_tests {
                 names(EntrySource::ALL, EntrySource::as_str),
             ),
             ("tasks_lane_check", names(Lane::ALL, Lane::as_str)),
+            (
+                "incident_lane_owners_lane_check",
+                names(Lane::ALL, Lane::as_str),
+            ),
+            (
+                "users_language_check",
+                names(Language::ALL, Language::as_str),
+            ),
             (
                 "tasks_status_check",
                 names(TaskStatus::ALL, TaskStatus::as_str),

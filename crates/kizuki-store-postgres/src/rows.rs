@@ -21,7 +21,7 @@ use kizuki_domain::review::{LessonCategory, ReviewNarrative};
 use kizuki_domain::task::{ChecklistItem, Task};
 use kizuki_domain::timeline::TimelineEntry;
 use kizuki_domain::user::{
-    ApiToken, LoginFailures, Member, Session, TokenScope, User, UserCredentials,
+    ApiToken, LaneOwner, LoginFailures, Member, Session, TokenScope, User, UserCredentials,
 };
 use kizuki_store::{Result, StoreError};
 use sqlx::Row;
@@ -162,13 +162,13 @@ fn from_db_ts(t: DateTime<Utc>) -> std::result::Result<Timestamp, jiff::Error> {
 
 /// A user's columns; `mfa_enabled` is derived from the active TOTP secret.
 pub(crate) const USER_COLS: &str = "id, email, display_name, role, \
-     (totp_secret IS NOT NULL) AS mfa_enabled, active, created_at";
+     (totp_secret IS NOT NULL) AS mfa_enabled, active, language, created_at";
 
 /// The user's columns of `users u` in a join, each prefixed `u_`.
 pub(crate) const USER_COLS_U: &str = "u.id AS u_id, u.email AS u_email, \
      u.display_name AS u_display_name, u.role AS u_role, \
      (u.totp_secret IS NOT NULL) AS u_mfa_enabled, u.active AS u_active, \
-     u.created_at AS u_created_at";
+     u.language AS u_language, u.created_at AS u_created_at";
 
 pub(crate) fn user(row: &PgRow) -> Result<User> {
     user_prefixed(row, false)
@@ -177,7 +177,7 @@ pub(crate) fn user(row: &PgRow) -> Result<User> {
 /// Reads a user from the `u_`-prefixed columns of [`USER_COLS_U`] when `prefixed`.
 pub(crate) fn user_prefixed(row: &PgRow, prefixed: bool) -> Result<User> {
     let c = Cols::new(row, "users");
-    let (id, email, display_name, role, mfa_enabled, active, created_at) = if prefixed {
+    let (id, email, display_name, role, mfa_enabled, active, language, created_at) = if prefixed {
         (
             "u_id",
             "u_email",
@@ -185,6 +185,7 @@ pub(crate) fn user_prefixed(row: &PgRow, prefixed: bool) -> Result<User> {
             "u_role",
             "u_mfa_enabled",
             "u_active",
+            "u_language",
             "u_created_at",
         )
     } else {
@@ -195,6 +196,7 @@ pub(crate) fn user_prefixed(row: &PgRow, prefixed: bool) -> Result<User> {
             "role",
             "mfa_enabled",
             "active",
+            "language",
             "created_at",
         )
     };
@@ -205,12 +207,13 @@ pub(crate) fn user_prefixed(row: &PgRow, prefixed: bool) -> Result<User> {
         role: c.parse(role)?,
         mfa_enabled: c.get(mfa_enabled)?,
         active: c.get(active)?,
+        language: c.opt_parse(language)?,
         created_at: c.ts(created_at)?,
     })
 }
 
 pub(crate) const CREDENTIAL_COLS: &str = "id, email, display_name, role, \
-     (totp_secret IS NOT NULL) AS mfa_enabled, active, created_at, password_hash, totp_secret, \
+     (totp_secret IS NOT NULL) AS mfa_enabled, active, language, created_at, password_hash, totp_secret, \
      totp_pending_secret, totp_last_step";
 
 pub(crate) fn credentials(row: &PgRow) -> Result<UserCredentials> {
@@ -272,6 +275,16 @@ pub(crate) fn login_failures(row: &PgRow) -> Result<LoginFailures> {
 }
 
 /// Read from `incident_members m JOIN users u`.
+pub(crate) fn lane_owner(row: &PgRow) -> Result<LaneOwner> {
+    let c = Cols::new(row, "incident_lane_owners");
+    Ok(LaneOwner {
+        lane: c.parse("lane")?,
+        user_id: c.get("user_id")?,
+        display_name: c.get("display_name")?,
+        assigned_at: c.ts("assigned_at")?,
+    })
+}
+
 pub(crate) fn member(row: &PgRow) -> Result<Member> {
     let c = Cols::new(row, "incident_members");
     Ok(Member {

@@ -59,11 +59,12 @@ use kizuki_domain::review::{
     ActionQuery, CorrectiveAction, CorrectiveActionState, Lesson, LessonFields, LessonHit,
     LessonQuery, Review, ReviewNarrative,
 };
+use kizuki_domain::settings::Language;
 use kizuki_domain::task::{NewTask, Task, TaskStatus};
-use kizuki_domain::timeline::{TimelineEntry, TimelineEntryFields};
+use kizuki_domain::timeline::{Lane, TimelineEntry, TimelineEntryFields};
 use kizuki_domain::user::{
-    ApiToken, LoginFailures, Member, NewSession, NewUser, Role, Session, SessionStage, TokenScope,
-    User, UserCredentials,
+    ApiToken, LaneOwner, LoginFailures, Member, NewSession, NewUser, Role, Session, SessionStage,
+    TokenScope, User, UserCredentials,
 };
 use kizuki_store::{
     CustodyRecord, NewExercise, Page, Result, Store, StoreError, TaskCompletion, TaskUpdate,
@@ -78,11 +79,12 @@ use sqlx::{QueryBuilder, Sqlite, Transaction};
 
 use crate::rows::{
     AuditRow, ClockRow, CredentialsRow, CustodyRow, DecisionRow, EvidenceRow, IncidentRow,
-    MemberRow, ObservableRow, PartyRow, SessionRow, SessionUserRow, SharedRow, TaskRow,
-    TimelineRow, TokenRow, TokenUserRow, UserRow, all, audit_cols, clock_cols, credential_cols,
-    custody_cols, date_text, decision_cols, evidence_cols, incident_cols, micros, observable_cols,
-    opt_micros, party_cols, session_cols, session_user_cols, task_cols, timeline_cols,
-    timeline_from_json, timeline_json_sql, to_json, token_cols, ts, user_cols, user_cols_u,
+    LaneOwnerRow, MemberRow, ObservableRow, PartyRow, SessionRow, SessionUserRow, SharedRow,
+    TaskRow, TimelineRow, TokenRow, TokenUserRow, UserRow, all, audit_cols, clock_cols,
+    credential_cols, custody_cols, date_text, decision_cols, evidence_cols, incident_cols, micros,
+    observable_cols, opt_micros, party_cols, session_cols, session_user_cols, task_cols,
+    timeline_cols, timeline_from_json, timeline_json_sql, to_json, token_cols, ts, user_cols,
+    user_cols_u,
 };
 
 /// Upper bound of the reader pool of a file database.
@@ -578,6 +580,20 @@ impl Store for SqliteStore {
             user_cols!()
         ))
         .bind(role.as_str())
+        .bind(user_id)
+        .fetch_optional(&self.write)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| not_found("user", user_id))?
+        .into_domain()
+    }
+
+    async fn set_user_language(&self, user_id: i64, language: Option<Language>) -> Result<User> {
+        sqlx::query_as::<_, UserRow>(concat!(
+            "UPDATE users SET language = ? WHERE id = ? RETURNING ",
+            user_cols!()
+        ))
+        .bind(language.map(|l| l.as_str()))
         .bind(user_id)
         .fetch_optional(&self.write)
         .await
@@ -1135,6 +1151,71 @@ impl Store for SqliteStore {
         all(rows, MemberRow::into_domain)
     }
 
+    async fn set_lane_owner(
+        &self,
+        incident_id: i64,
+        lane: Lane,
+        user_id: Option<i64>,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        ensure_incident(&mut tx, incident_id).await?;
+        sqlx::query("DELETE FROM incident_lane_owners WHERE incident_id = ? AND lane = ?")
+            .bind(incident_id)
+            .bind(lane.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        if let Some(user_id) = user_id {
+            let user: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = ?")
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+            if user.is_none() {
+                return Err(not_found("user", user_id));
+            }
+            sqlx::query(
+                "INSERT INTO incident_members (incident_id, user_id, added_at) VALUES (?, ?, ?) \
+                 ON CONFLICT (incident_id, user_id) DO NOTHING",
+            )
+            .bind(incident_id)
+            .bind(user_id)
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            sqlx::query(
+                "INSERT INTO incident_lane_owners (incident_id, lane, user_id, assigned_at) \
+                 VALUES (?, ?, ?, ?)",
+            )
+            .bind(incident_id)
+            .bind(lane.as_str())
+            .bind(user_id)
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn list_lane_owners(&self, incident_id: i64) -> Result<Vec<LaneOwner>> {
+        let rows = sqlx::query_as::<_, LaneOwnerRow>(
+            "SELECT o.lane, o.user_id, u.display_name, o.assigned_at \
+             FROM incident_lane_owners o JOIN users u ON u.id = o.user_id \
+             WHERE o.incident_id = ?",
+        )
+        .bind(incident_id)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        let mut owners = all(rows, LaneOwnerRow::into_domain)?;
+        owners.sort_by_key(|o| o.lane);
+        Ok(owners)
+    }
+
     async fn is_member(&self, incident_id: i64, user_id: i64) -> Result<bool> {
         sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM incident_members WHERE incident_id = ? AND user_id = ?)",
@@ -1341,6 +1422,14 @@ impl Store for SqliteStore {
         }
         if let Some(min) = filter.min_severity {
             qb.push(" AND severity >= ").push_bind(i64::from(min));
+        }
+        if let Some(owner) = filter.lane_owner {
+            qb.push(
+                " AND EXISTS (SELECT 1 FROM incident_lane_owners o \
+                 WHERE o.incident_id = incidents.id AND o.user_id = ",
+            )
+            .push_bind(owner)
+            .push(")");
         }
         if filter.open_only {
             // A literal (not a bound value) so the planner can use the partial index

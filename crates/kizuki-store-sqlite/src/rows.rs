@@ -17,7 +17,9 @@ use kizuki_domain::observable::{Observable, SharedObservable};
 use kizuki_domain::party::Party;
 use kizuki_domain::task::Task;
 use kizuki_domain::timeline::TimelineEntry;
-use kizuki_domain::user::{ApiToken, Member, Session, TokenScope, User, UserCredentials};
+use kizuki_domain::user::{
+    ApiToken, LaneOwner, Member, Session, TokenScope, User, UserCredentials,
+};
 use kizuki_store::{Result, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -28,14 +30,14 @@ use serde::de::DeserializeOwned;
 macro_rules! user_cols {
     () => {
         "id, email, display_name, role, totp_secret IS NOT NULL AS mfa_enabled, active, \
-         created_at"
+         language, created_at"
     };
 }
 /// [`user_cols`] of `users u` in a join.
 macro_rules! user_cols_u {
     () => {
         "u.id, u.email, u.display_name, u.role, u.totp_secret IS NOT NULL AS mfa_enabled, \
-         u.active, u.created_at"
+         u.active, u.language, u.created_at"
     };
 }
 /// [`user_cols`] and what a login checks.
@@ -63,7 +65,7 @@ macro_rules! session_user_cols {
         "s.id, s.user_id, s.stage, s.created_at, s.last_seen_at, s.expires_at, s.address, \
          s.user_agent, u.email AS u_email, u.display_name AS u_display_name, u.role AS u_role, \
          u.totp_secret IS NOT NULL AS u_mfa_enabled, u.active AS u_active, \
-         u.created_at AS u_created_at"
+         u.language AS u_language, u.created_at AS u_created_at"
     };
 }
 macro_rules! audit_cols {
@@ -218,6 +220,7 @@ pub(crate) struct UserRow {
     role: String,
     mfa_enabled: bool,
     active: bool,
+    language: Option<String>,
     created_at: i64,
 }
 
@@ -230,6 +233,7 @@ impl UserRow {
             role: parse_enum("users", "role", &self.role)?,
             mfa_enabled: self.mfa_enabled,
             active: self.active,
+            language: opt_enum("users", "language", self.language.as_deref())?,
             created_at: ts("users", "created_at", self.created_at)?,
         })
     }
@@ -339,6 +343,7 @@ pub(crate) struct SessionUserRow {
     u_role: String,
     u_mfa_enabled: bool,
     u_active: bool,
+    u_language: Option<String>,
     u_created_at: i64,
 }
 
@@ -351,10 +356,30 @@ impl SessionUserRow {
             role: self.u_role,
             mfa_enabled: self.u_mfa_enabled,
             active: self.u_active,
+            language: self.u_language,
             created_at: self.u_created_at,
         }
         .into_domain()?;
         Ok((self.session.into_domain()?, user))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct LaneOwnerRow {
+    lane: String,
+    user_id: i64,
+    display_name: String,
+    assigned_at: i64,
+}
+
+impl LaneOwnerRow {
+    pub(crate) fn into_domain(self) -> Result<LaneOwner> {
+        Ok(LaneOwner {
+            lane: parse_enum("incident_lane_owners", "lane", &self.lane)?,
+            user_id: self.user_id,
+            display_name: self.display_name,
+            assigned_at: ts("incident_lane_owners", "assigned_at", self.assigned_at)?,
+        })
     }
 }
 

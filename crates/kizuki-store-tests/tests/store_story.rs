@@ -20,6 +20,7 @@ use kizuki_domain::incident::{Category, IncidentFilter, Phase};
 use kizuki_domain::legal_clock::{ClockKind, NewLegalClock};
 use kizuki_domain::observable::{NewObservable, ObservableKind};
 use kizuki_domain::party::{NewParty, PartyKind, PartyPatch};
+use kizuki_domain::settings::Language;
 use kizuki_domain::task::{ChecklistItem, NewTask, TaskStatus};
 use kizuki_domain::timeline::{DayPart, EntryKind, Lane, TimePrecision};
 use kizuki_domain::user::{
@@ -1350,6 +1351,119 @@ async fn members_are_added_once_listed_and_removed(store: &dyn Store) {
     ));
 }
 
+/// Each lane has at most one owner, who is always a member; the board can ask for the
+/// incidents where someone owns a lane.
+async fn lane_owners_are_members_and_filter_incidents(store: &dyn Store) {
+    let first = store
+        .create_incident(&fields("owned lanes"), &[], None, at(NOW))
+        .await
+        .unwrap();
+    let second = store
+        .create_incident(&fields("nobody owns"), &[], None, at(NOW))
+        .await
+        .unwrap();
+    let ken = user(store, "ken@example.jp", Role::Responder).await;
+    let aoi = user(store, "aoi@example.jp", Role::Executive).await;
+    assert!(store.list_lane_owners(first.id).await.unwrap().is_empty());
+
+    store
+        .set_lane_owner(first.id, Lane::CisoCsirt, Some(ken.id), later(mins(1)))
+        .await
+        .unwrap();
+    store
+        .set_lane_owner(first.id, Lane::ManagementPr, Some(ken.id), later(mins(2)))
+        .await
+        .unwrap();
+    assert!(
+        store.is_member(first.id, ken.id).await.unwrap(),
+        "an owner is a member"
+    );
+    // A new owner takes the lane over; a person may own several lanes.
+    store
+        .set_lane_owner(first.id, Lane::ManagementPr, Some(aoi.id), later(mins(3)))
+        .await
+        .unwrap();
+    let owners = store.list_lane_owners(first.id).await.unwrap();
+    assert_eq!(
+        owners
+            .iter()
+            .map(|o| (o.lane, o.user_id, o.display_name.as_str(), o.assigned_at))
+            .collect::<Vec<_>>(),
+        [
+            (
+                Lane::ManagementPr,
+                aoi.id,
+                aoi.display_name.as_str(),
+                later(mins(3))
+            ),
+            (
+                Lane::CisoCsirt,
+                ken.id,
+                ken.display_name.as_str(),
+                later(mins(1))
+            ),
+        ],
+        "in lane order, the latest owner of each lane"
+    );
+
+    let owned_by = |user_id: i64| IncidentFilter {
+        lane_owner: Some(user_id),
+        ..IncidentFilter::default()
+    };
+    let ids = |page: kizuki_store::Page<kizuki_domain::incident::Incident>| {
+        page.items.iter().map(|i| i.id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(store.list_incidents(&owned_by(ken.id)).await.unwrap()),
+        [first.id]
+    );
+    assert_eq!(
+        ids(store.list_incidents(&owned_by(aoi.id)).await.unwrap()),
+        [first.id]
+    );
+    assert!(
+        ids(store
+            .list_incidents(&owned_by(aoi.id + 1000))
+            .await
+            .unwrap())
+        .is_empty()
+    );
+    assert_ne!(second.id, first.id);
+
+    // Clearing a lane, and removing a member, both end the ownership.
+    store
+        .set_lane_owner(first.id, Lane::CisoCsirt, None, later(mins(4)))
+        .await
+        .unwrap();
+    assert!(ids(store.list_incidents(&owned_by(ken.id)).await.unwrap()).is_empty());
+    assert!(
+        store.is_member(first.id, ken.id).await.unwrap(),
+        "still a member"
+    );
+    assert!(store.remove_member(first.id, aoi.id).await.unwrap());
+    assert!(store.list_lane_owners(first.id).await.unwrap().is_empty());
+
+    assert!(matches!(
+        store
+            .set_lane_owner(first.id + 1000, Lane::External, Some(ken.id), at(NOW))
+            .await,
+        Err(StoreError::NotFound {
+            entity: "incident",
+            ..
+        })
+    ));
+    assert!(matches!(
+        store
+            .set_lane_owner(first.id, Lane::External, Some(ken.id + 1000), at(NOW))
+            .await,
+        Err(StoreError::NotFound { entity: "user", .. })
+    ));
+    assert!(
+        store.list_lane_owners(first.id).await.unwrap().is_empty(),
+        "nothing half-done"
+    );
+}
+
 // --- security: credentials -------------------------------------------------------------------
 
 async fn users_are_listed_changed_and_deactivated(store: &dyn Store) {
@@ -1367,6 +1481,21 @@ async fn users_are_listed_changed_and_deactivated(store: &dyn Store) {
     assert_eq!(store.user_by_email(&a.email).await.unwrap(), Some(off));
     let on = store.set_user_active(a.id, true, at(NOW)).await.unwrap();
     assert!(on.active);
+    assert_eq!(on.language, None, "no language until the person chooses");
+    let on = store
+        .set_user_language(a.id, Some(Language::En))
+        .await
+        .unwrap();
+    assert_eq!(on.language, Some(Language::En));
+    assert_eq!(store.user_by_id(a.id).await.unwrap(), Some(on.clone()));
+    let forgot = store.set_user_language(b.id, None).await.unwrap();
+    assert_eq!(forgot.language, None);
+    assert!(matches!(
+        store
+            .set_user_language(b.id + 1000, Some(Language::Ja))
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
     assert!(matches!(
         store.set_user_role(b.id + 1000, Role::Admin).await,
         Err(StoreError::NotFound { .. })
@@ -1615,6 +1744,11 @@ fn new_session(user_id: i64, secret_hash: &str, expires_at: Timestamp) -> NewSes
 
 async fn sessions_expire_idle_and_absolute_and_are_revoked(store: &dyn Store) {
     let u = user(store, "s@example.jp", Role::Responder).await;
+    // The session's user carries the chosen language: pages are drawn in it.
+    let u = store
+        .set_user_language(u.id, Some(Language::Ja))
+        .await
+        .unwrap();
     let idle = mins(30);
     let s1 = store
         .create_session(&new_session(u.id, "s1", later(mins(12 * 60))), at(NOW))
@@ -2154,6 +2288,7 @@ story! {
     need_to_know => |s: Arc<dyn Store>| async move { super::restricted_incidents_exist_only_for_their_creator_and_members(&*s).await };
     can_see_agrees_with_queries => |s: Arc<dyn Store>| async move { super::can_see_agrees_with_every_query(&*s).await };
     members => |s: Arc<dyn Store>| async move { super::members_are_added_once_listed_and_removed(&*s).await };
+    lane_owners => |s: Arc<dyn Store>| async move { super::lane_owners_are_members_and_filter_incidents(&*s).await };
     user_admin => |s: Arc<dyn Store>| async move { super::users_are_listed_changed_and_deactivated(&*s).await };
     totp_and_recovery_codes => |s: Arc<dyn Store>| async move { super::totp_steps_are_never_replayed_and_recovery_codes_work_once(s).await };
     login_failures => |s: Arc<dyn Store>| async move { super::login_failures_count_up_start_over_and_clear(s).await };

@@ -33,11 +33,12 @@ use kizuki_domain::review::{
     ActionQuery, CorrectiveAction, CorrectiveActionState, Lesson, LessonFields, LessonHit,
     LessonQuery, Review, ReviewNarrative,
 };
+use kizuki_domain::settings::Language;
 use kizuki_domain::task::{NewTask, Task};
 use kizuki_domain::timeline::{Lane, TimelineEntry, TimelineEntryFields};
 use kizuki_domain::user::{
-    ApiToken, LoginFailures, Member, NewSession, NewUser, Role, Session, TokenScope, User,
-    UserCredentials,
+    ApiToken, LaneOwner, LoginFailures, Member, NewSession, NewUser, Role, Session, TokenScope,
+    User, UserCredentials,
 };
 
 /// Why a storage call failed.
@@ -154,6 +155,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Every user, by id.
     async fn list_users(&self) -> Result<Vec<User>>;
     async fn set_user_role(&self, user_id: i64, role: Role) -> Result<User>;
+    /// Remembers the language a person chose (`None` forgets it).
+    async fn set_user_language(&self, user_id: i64, language: Option<Language>) -> Result<User>;
     /// Deactivating also revokes the user's sessions and tokens, in one transaction.
     async fn set_user_active(&self, user_id: i64, active: bool, now: Timestamp) -> Result<User>;
     /// The user with what a login checks (`None` for an unknown address).
@@ -268,6 +271,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn remove_member(&self, incident_id: i64, user_id: i64) -> Result<bool>;
     async fn list_members(&self, incident_id: i64) -> Result<Vec<Member>>;
     async fn is_member(&self, incident_id: i64, user_id: i64) -> Result<bool>;
+    /// Makes `user_id` the owner of `lane` (adding them as a member first when they are not
+    /// one), replacing any earlier owner of that lane; `None` leaves the lane unowned. One
+    /// transaction. `NotFound` for an unknown incident or user.
+    async fn set_lane_owner(
+        &self,
+        incident_id: i64,
+        lane: Lane,
+        user_id: Option<i64>,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// The incident's lane owners, in lane order.
+    async fn list_lane_owners(&self, incident_id: i64) -> Result<Vec<LaneOwner>>;
 
     // --- audit log ---------------------------------------------------------------------
     /// Appends the events in order, each sealed onto the chain, and moves the sealed head,

@@ -526,6 +526,7 @@ async fn incident(
                 min_severity: None,
                 open_only: open,
                 text: query,
+                lane_owner: None,
                 before_id: None,
                 limit: limit.clamp(1, IncidentFilter::MAX_LIMIT),
                 viewer: None,

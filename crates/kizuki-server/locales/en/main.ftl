@@ -171,6 +171,8 @@ board-title = Incidents
 board-counts-label = Open incidents by phase
 board-filter-phase = Phase
 board-filter-severity = Severity
+board-filter-owner = Lane owner
+board-owner-me = Me (my lanes)
 board-severity-at-least = { $level } ({ $name }) or higher
 board-include-closed = Include closed incidents
 board-shown = { $count ->
@@ -336,6 +338,33 @@ decision-chosen-empty = The chosen option is empty.
 decision-may-not-decide = Your role may propose decisions but not take them; leave the decision open.
 decision-already-decided = A colleague recorded the outcome first; it is shown above.
 decision-scenario-required = Say what this option leads to: that is what the decision will be judged against later.
+
+## Lane owners, members, clocks, observables (incident page)
+clock-mark-met = Mark “{ $clock }” done
+clock-gone = That deadline no longer exists; the list shows the current ones.
+incident-lane-owners = Lane owners
+lane-no-owner = no owner
+lane-owner = Owner
+lane-owner-submit = Set lane owner
+team-change = Change lane owners and members
+member-remove = Remove
+member-remove-label = Remove { $member } from this incident
+member-add-label = Add a member
+member-add = Add member
+observable-add-title = Add an observable
+observable-kind = Kind
+observable-value = Value
+observable-note = Note (optional)
+observable-add = Add observable
+observable-value-required = Enter the indicator, for example an IP address or a domain.
+observable-kind-ip = IP address
+observable-kind-cidr = Network range (CIDR)
+observable-kind-domain = Domain
+observable-kind-url = URL
+observable-kind-email = E-mail address
+observable-kind-hash = File hash
+observable-kind-account = Account
+observable-kind-file_name = File name
 
 ## Two-step verification
 mfa-required-note = Your role must use two-step verification. Set it up now; it takes a minute.

@@ -161,6 +161,8 @@ board-title = インシデント
 board-counts-label = 対応中のインシデント（フェーズ別）
 board-filter-phase = フェーズ
 board-filter-severity = 深刻度
+board-filter-owner = レーン担当者
+board-owner-me = 自分（担当レーンあり）
 board-severity-at-least = { $level }（{ $name }）以上
 board-include-closed = 終了したインシデントも表示
 board-shown = { $count ->
@@ -322,6 +324,33 @@ decision-chosen-empty = 選んだ選択肢が空欄です。
 decision-may-not-decide = あなたの役割では意思決定の提案はできますが、決定はできません。未決定のままにしてください。
 decision-already-decided = 先に他の人が決定を記録しました。上に表示されています。
 decision-scenario-required = この選択肢で想定される結果を書いてください。後で判断を振り返る手がかりになります。
+
+## Lane owners, members, clocks, observables (incident page)
+clock-mark-met = 「{ $clock }」を完了にする
+clock-gone = その期限はもうありません。現在の期限を表示しています。
+incident-lane-owners = レーン担当者
+lane-no-owner = 担当者なし
+lane-owner = 担当者
+lane-owner-submit = 担当者を設定
+team-change = レーン担当者とメンバーを変更
+member-remove = 外す
+member-remove-label = { $member } をこのインシデントから外す
+member-add-label = メンバーを追加
+member-add = メンバーを追加
+observable-add-title = 観測情報（IoC）を追加
+observable-kind = 種類
+observable-value = 値
+observable-note = メモ（任意）
+observable-add = 観測情報を追加
+observable-value-required = IPアドレスやドメインなど、観測した値を入力してください。
+observable-kind-ip = IPアドレス
+observable-kind-cidr = ネットワーク範囲（CIDR）
+observable-kind-domain = ドメイン
+observable-kind-url = URL
+observable-kind-email = メールアドレス
+observable-kind-hash = ファイルハッシュ
+observable-kind-account = アカウント
+observable-kind-file_name = ファイル名
 
 ## Two-step verification
 mfa-required-note = あなたの役割では2段階認証が必須です。1分ほどで設定できます。

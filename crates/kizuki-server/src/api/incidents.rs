@@ -69,6 +69,8 @@ pub struct ListParams {
     pub open: Option<bool>,
     /// Text to find in title or summary (case-insensitive).
     pub q: Option<String>,
+    /// Only incidents where this user owns a lane.
+    pub lane_owner: Option<i64>,
     /// Cursor from `next_before` of the previous page.
     pub before: Option<i64>,
     /// Page size (1–500, default 50).
@@ -104,6 +106,7 @@ pub async fn list(
         min_severity: p.min_severity,
         open_only: p.open.unwrap_or(false),
         text: p.q.filter(|q| !q.trim().is_empty()),
+        lane_owner: p.lane_owner,
         before_id: p.before,
         limit,
         viewer: Some(principal.viewer()),

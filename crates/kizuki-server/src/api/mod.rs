@@ -74,6 +74,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(users::verify_audit))
         .routes(routes!(members::list, members::add))
         .routes(routes!(members::remove))
+        .routes(routes!(members::list_lane_owners))
+        .routes(routes!(members::set_lane_owner))
         .routes(routes!(reports::file))
         .routes(routes!(review::get_review, review::save_review))
         .routes(routes!(review::list_lessons, review::add_lesson))

@@ -67,13 +67,7 @@ pub async fn add(
         action = "add",
         "observables write"
     );
-    load_incident(&state, id).await?;
-    let normalized = new.validate()?;
-    let first_seen = new.first_seen.unwrap_or_else(|| state.clock.now());
-    let observable = state
-        .store
-        .add_observable(id, &new, &normalized, first_seen)
-        .await?;
+    let observable = add_observable(&state, id, &new).await?;
     let shared_with = state
         .store
         .incidents_sharing(
@@ -119,4 +113,20 @@ pub async fn search(
             .incidents_sharing(p.kind, &normalized, None, Some(&principal.viewer()))
             .await?,
     ))
+}
+
+/// Checks and stores an observable of incident `id` (first seen now unless given). The API
+/// and the incident page both come here.
+pub async fn add_observable(
+    state: &AppState,
+    id: i64,
+    new: &NewObservable,
+) -> ApiResult<Observable> {
+    load_incident(state, id).await?;
+    let normalized = new.validate()?;
+    let first_seen = new.first_seen.unwrap_or_else(|| state.clock.now());
+    Ok(state
+        .store
+        .add_observable(id, new, &normalized, first_seen)
+        .await?)
 }

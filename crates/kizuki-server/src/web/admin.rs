@@ -191,14 +191,7 @@ pub async fn change_user(State(state): State<AppState>, req: WebRequest, body: B
         Ok(p) => p,
         Err(refused) => return refused,
     };
-    let Some(user_id) = req
-        .uri
-        .path()
-        .split('/')
-        .nth(3)
-        .filter(|raw| !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|raw| raw.parse::<i64>().ok())
-    else {
+    let Some(user_id) = req.path_number(3) else {
         return req.not_found();
     };
     let form: ChangeForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();

@@ -1,5 +1,5 @@
 //! `/incidents`: the board. What is open, how bad, in which phase, since which day, and which
-//! legal clock runs out next, filtered by phase, severity, category and words.
+//! legal clock runs out next, filtered by phase, severity, category, lane owner and words.
 
 use askama::Template;
 use axum::extract::State;
@@ -189,6 +189,20 @@ pub async fn index(State(state): State<AppState>, req: WebRequest) -> Response {
             )
         }),
     );
+    // Lane owners: oneself, and for those who assign owners, everyone who may be one.
+    let mut owners = vec![(principal.user.id, "me".to_owned(), tr.t("board-owner-me"))];
+    if principal.user.role.may(Action::ManageMembers) {
+        match state.store.list_users().await {
+            Ok(users) => owners.extend(
+                users
+                    .into_iter()
+                    .filter(|u| u.active && u.id != principal.user.id)
+                    .map(|u| (u.id, u.id.to_string(), u.display_name)),
+            ),
+            Err(e) => return internal(&req, &e),
+        }
+    }
+    let (lane_owner, f_owner) = select(&req, "owner", "board-filter-owner", owners);
     let text = query_param(&req.uri, "q").unwrap_or_default();
     let include_closed = query_param(&req.uri, "closed").is_some_and(|v| v == "1");
     let before = query_param(&req.uri, "before").and_then(|b| b.parse::<i64>().ok());
@@ -198,6 +212,7 @@ pub async fn index(State(state): State<AppState>, req: WebRequest) -> Response {
         min_severity,
         open_only: !include_closed && phase != Some(Phase::Closed),
         text: Some(text.clone()).filter(|t| !t.trim().is_empty()),
+        lane_owner,
         before_id: before,
         limit: IncidentFilter::DEFAULT_LIMIT,
         viewer: Some(principal.viewer()),
@@ -290,7 +305,7 @@ pub async fn index(State(state): State<AppState>, req: WebRequest) -> Response {
         layout: req.layout(title, Nav::Incidents),
         t: tr,
         text,
-        selects: vec![f_phase, f_severity, f_category],
+        selects: vec![f_phase, f_severity, f_category, f_owner],
         include_closed,
         counts,
         rows,

@@ -167,10 +167,16 @@ pub struct Resolved {
     pub chosen: bool,
 }
 
-/// Decides the language of a page: `?lang=ja|en`, else the remembered choice, else what
-/// the browser asks for, else the organisation's language. Unknown values are ignored
-/// rather than refused, so a stale bookmark still opens.
-pub fn resolve(query: Option<&str>, headers: &HeaderMap, org: Language) -> Resolved {
+/// Decides the language of a page: `?lang=ja|en`, else the signed-in person's stored
+/// choice (`person`), else the choice remembered by this browser, else what the browser
+/// asks for, else the organisation's language. Unknown values are ignored rather than
+/// refused, so a stale bookmark still opens.
+pub fn resolve(
+    query: Option<&str>,
+    headers: &HeaderMap,
+    person: Option<Language>,
+    org: Language,
+) -> Resolved {
     let asked = query.and_then(|q| {
         form_urlencoded::parse(q.as_bytes())
             .filter(|(k, _)| k == "lang")
@@ -179,14 +185,19 @@ pub fn resolve(query: Option<&str>, headers: &HeaderMap, org: Language) -> Resol
     if let Some(lang) = asked {
         return Resolved { lang, chosen: true };
     }
-    let lang = cookie(headers, LANG_COOKIE)
-        .and_then(|v| v.parse().ok())
+    let lang = person
+        .or_else(|| browser_choice(headers))
         .or_else(|| from_accept_language(headers))
         .unwrap_or(org);
     Resolved {
         lang,
         chosen: false,
     }
+}
+
+/// The language this browser remembers from an earlier `?lang=`.
+pub fn browser_choice(headers: &HeaderMap) -> Option<Language> {
+    cookie(headers, LANG_COOKIE).and_then(|v| v.parse().ok())
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -380,28 +391,45 @@ mod tests {
     }
 
     #[test]
-    fn language_comes_from_query_then_cookie_then_browser_then_organisation() {
+    fn language_comes_from_query_then_person_then_cookie_then_browser_then_organisation() {
         let none = headers(&[]);
         assert_eq!(
-            resolve(Some("lang=en"), &none, Language::Ja),
+            resolve(Some("lang=en"), &none, Some(Language::Ja), Language::Ja),
             Resolved {
                 lang: Language::En,
                 chosen: true
             }
         );
         assert_eq!(
-            resolve(Some("lang=xx"), &none, Language::Ja),
+            resolve(Some("lang=xx"), &none, None, Language::Ja),
             Resolved {
                 lang: Language::Ja,
                 chosen: false
             }
         );
         let cookie = headers(&[("cookie", "a=b; kizuki_lang=en"), ("accept-language", "ja")]);
-        assert_eq!(resolve(None, &cookie, Language::Ja).lang, Language::En);
+        assert_eq!(
+            resolve(None, &cookie, None, Language::Ja).lang,
+            Language::En
+        );
+        // The person's stored choice follows them to a browser that remembers another.
+        assert_eq!(
+            resolve(None, &cookie, Some(Language::Ja), Language::En).lang,
+            Language::Ja
+        );
         let browser = headers(&[("accept-language", "fr-FR, en-GB;q=0.8, ja;q=0.9")]);
-        assert_eq!(resolve(None, &browser, Language::En).lang, Language::Ja);
+        assert_eq!(
+            resolve(None, &browser, None, Language::En).lang,
+            Language::Ja
+        );
         let neither = headers(&[("accept-language", "fr, de;q=0.5, en;q=0")]);
-        assert_eq!(resolve(None, &neither, Language::En).lang, Language::En);
-        assert_eq!(resolve(None, &neither, Language::Ja).lang, Language::Ja);
+        assert_eq!(
+            resolve(None, &neither, None, Language::En).lang,
+            Language::En
+        );
+        assert_eq!(
+            resolve(None, &neither, None, Language::Ja).lang,
+            Language::Ja
+        );
     }
 }

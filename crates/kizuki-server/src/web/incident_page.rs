@@ -116,6 +116,7 @@ pub fn timeline_rows(
 
 #[derive(Debug)]
 struct ClockView {
+    id: i64,
     name: String,
     status: String,
     due: String,
@@ -193,7 +194,7 @@ struct SharedView {
 
 #[derive(Debug)]
 struct ObservableView {
-    kind: &'static str,
+    kind: String,
     value: String,
     note: String,
     shared: Vec<SharedView>,
@@ -211,10 +212,10 @@ struct PartyView {
 }
 
 #[derive(Debug)]
-struct Choice {
-    value: String,
-    label: String,
-    selected: bool,
+pub(super) struct Choice {
+    pub(super) value: String,
+    pub(super) label: String,
+    pub(super) selected: bool,
 }
 
 /// The quick-add box as typed, and what is wrong with it.
@@ -250,30 +251,30 @@ impl QuickErrors {
 
 /// Messages for the fields of one form, shown beside them.
 #[derive(Debug, Default)]
-struct FieldErrors {
+pub(super) struct FieldErrors {
     /// For the form as a whole (a colleague's change, a server failure).
-    form: Option<String>,
+    pub(super) form: Option<String>,
     fields: Vec<(&'static str, String)>,
 }
 
 impl FieldErrors {
-    fn set(&mut self, field: &'static str, message: String) {
+    pub(super) fn set(&mut self, field: &'static str, message: String) {
         self.fields.retain(|(f, _)| *f != field);
         self.fields.push((field, message));
     }
 
-    fn get(&self, field: &str) -> Option<&str> {
+    pub(super) fn get(&self, field: &str) -> Option<&str> {
         self.fields
             .iter()
             .find(|(f, _)| *f == field)
             .map(|(_, m)| m.as_str())
     }
 
-    fn has(&self, field: &str) -> bool {
+    pub(super) fn has(&self, field: &str) -> bool {
         self.get(field).is_some()
     }
 
-    fn any(&self) -> bool {
+    pub(super) fn any(&self) -> bool {
         self.form.is_some() || !self.fields.is_empty()
     }
 }
@@ -348,7 +349,7 @@ struct OutcomeForm {
 /// Every form on the page, as typed and with its errors, so any refused form comes back
 /// filled in beside the rest of the page.
 #[derive(Debug, Default)]
-struct Forms {
+pub(super) struct Forms {
     quick: QuickAdd,
     quick_errors: QuickErrors,
     triage: Option<TriageForm>,
@@ -361,6 +362,13 @@ struct Forms {
     outcome: Option<(i64, OutcomeForm, FieldErrors)>,
     /// Said above the tasks (a task a colleague completed first).
     task_notice: Option<String>,
+    /// The lane-owner and member forms (they share one box in the header).
+    pub(super) team: super::incident_team::TeamForm,
+    pub(super) team_errors: FieldErrors,
+    pub(super) observable: super::incident_team::ObservableForm,
+    pub(super) observable_errors: FieldErrors,
+    /// Said beside the legal clocks (a clock already met, or gone).
+    pub(super) clock_notice: Option<String>,
 }
 
 #[derive(Template)]
@@ -379,7 +387,16 @@ struct IncidentPage {
     day: String,
     aware_at: String,
     clocks: Vec<ClockView>,
-    members: Vec<String>,
+    clock_notice: Option<String>,
+    may_mark_clocks: bool,
+    /// Who owns which lane, and the forms that change it and the members.
+    team: super::incident_team::TeamView,
+    team_errors: FieldErrors,
+    may_manage_members: bool,
+    observable: super::incident_team::ObservableForm,
+    observable_errors: FieldErrors,
+    observable_kinds: Vec<Choice>,
+    may_add_observables: bool,
     lanes: Vec<String>,
     rows: Vec<Row>,
     entry_count: usize,
@@ -414,7 +431,7 @@ struct IncidentPage {
 }
 
 /// The signed-in reader of incident `id`, and the incident; or the page to answer instead.
-async fn open(
+pub(super) async fn open(
     state: &AppState,
     req: &WebRequest,
     action: Action,
@@ -573,20 +590,25 @@ pub async fn add_entry(State(state): State<AppState>, req: WebRequest, body: Byt
 }
 
 /// Reads a posted form, or `None` when it cannot be read at all.
-fn read_form<T: serde::de::DeserializeOwned>(body: &Bytes) -> Option<T> {
+pub(super) fn read_form<T: serde::de::DeserializeOwned>(body: &Bytes) -> Option<T> {
     serde_urlencoded::from_bytes(body).ok()
 }
 
 /// What a form handler answers with: the request and who sent it.
-struct Ctx<'a> {
-    state: &'a AppState,
-    req: &'a WebRequest,
-    principal: &'a Principal,
+pub(super) struct Ctx<'a> {
+    pub(super) state: &'a AppState,
+    pub(super) req: &'a WebRequest,
+    pub(super) principal: &'a Principal,
 }
 
 impl Ctx<'_> {
     /// The incident page again, with one refused form filled in and its errors beside it.
-    async fn again(&self, incident: Incident, forms: Forms, status: StatusCode) -> Response {
+    pub(super) async fn again(
+        &self,
+        incident: Incident,
+        forms: Forms,
+        status: StatusCode,
+    ) -> Response {
         match page(self.state, self.req, self.principal, incident, forms).await {
             Ok(page) => self.req.render(status, &page),
             Err(answer) => answer,
@@ -595,7 +617,7 @@ impl Ctx<'_> {
 }
 
 /// Where the browser goes after a form was accepted: the section it came from.
-fn back_to(incident_id: i64, section: &str) -> Response {
+pub(super) fn back_to(incident_id: i64, section: &str) -> Response {
     see_other(&format!("/incidents/{incident_id}#{section}"))
 }
 
@@ -917,7 +939,7 @@ pub async fn decide(State(state): State<AppState>, req: WebRequest, body: Bytes)
         req: &req,
         principal: &principal,
     };
-    let Some(decision_id) = path_number(&req, 4) else {
+    let Some(decision_id) = req.path_number(4) else {
         return req.not_found();
     };
     let decision = match state.store.get_decision(incident.id, decision_id).await {
@@ -1018,7 +1040,7 @@ pub async fn complete_task(
         req: &req,
         principal: &principal,
     };
-    let Some(task_id) = path_number(&req, 4) else {
+    let Some(task_id) = req.path_number(4) else {
         return req.not_found();
     };
     let form: DoneForm = read_form(&body).unwrap_or_default();
@@ -1057,16 +1079,6 @@ pub async fn complete_task(
         }
         Err(e) => internal(&req, &e),
     }
-}
-
-/// The `n`-th segment of the path as a plain number (`/incidents/1/tasks/7/done`: 4 is 7).
-fn path_number(req: &WebRequest, n: usize) -> Option<i64> {
-    req.uri
-        .path()
-        .split('/')
-        .nth(n)
-        .filter(|raw| !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|raw| raw.parse().ok())
 }
 
 /// How often an open page's stream looks for a changed timeline. One cheap read (the
@@ -1153,6 +1165,28 @@ async fn page(
         .map_err(|e| fail(&e))?;
     let parties = state.store.list_parties(id).await.map_err(|e| fail(&e))?;
     let members = state.store.list_members(id).await.map_err(|e| fail(&e))?;
+    let lane_owners = state
+        .store
+        .list_lane_owners(id)
+        .await
+        .map_err(|e| fail(&e))?;
+    let may_manage_members = principal.user.role.may(Action::ManageMembers);
+    // Only those who assign people need the list of everyone.
+    let people = if may_manage_members {
+        state.store.list_users().await.map_err(|e| fail(&e))?
+    } else {
+        Vec::new()
+    };
+    let team =
+        super::incident_team::TeamView::new(tr, &members, &lane_owners, &people, &forms.team);
+    let observable_kinds = kizuki_domain::observable::ObservableKind::ALL
+        .iter()
+        .map(|k| Choice {
+            value: k.as_str().to_owned(),
+            label: tr.t(&format!("observable-kind-{}", k.as_str())),
+            selected: forms.observable.kind == k.as_str(),
+        })
+        .collect();
     let viewer = principal.viewer();
     let mut observable_views = Vec::with_capacity(observables.len());
     for o in observables {
@@ -1162,7 +1196,7 @@ async fn page(
             .await
             .map_err(|e| fail(&e))?;
         observable_views.push(ObservableView {
-            kind: o.kind.as_str(),
+            kind: tr.t(&format!("observable-kind-{}", o.kind.as_str())),
             value: o.value,
             note: o.note,
             shared: shared
@@ -1298,6 +1332,7 @@ async fn page(
         .legal_clocks
         .iter()
         .map(|c| ClockView {
+            id: c.clock.id,
             name: clock_name(tr, c),
             status: tr.t(&clock_status_key(c.status)),
             due: req.local_time(c.due_at),
@@ -1403,18 +1438,15 @@ async fn page(
         aware_at: req.local_time(incident.aware_at),
         title: incident.title,
         clocks,
-        members: members
-            .into_iter()
-            .map(|m| {
-                tr.with(
-                    "member-line",
-                    &[
-                        ("name", m.display_name.into()),
-                        ("role", tr.t(&format!("role-{}", m.role.as_str())).into()),
-                    ],
-                )
-            })
-            .collect(),
+        clock_notice: forms.clock_notice,
+        may_mark_clocks: role.may(Action::WriteLegalClocks),
+        team,
+        team_errors: forms.team_errors,
+        may_manage_members,
+        observable: forms.observable,
+        observable_errors: forms.observable_errors,
+        observable_kinds,
+        may_add_observables: role.may(Action::WriteObservables),
         lanes: lanes.iter().map(|l| tr.t(&lane_key(*l))).collect(),
         entry_count: entries.len(),
         rows,
@@ -1463,7 +1495,7 @@ async fn page(
     })
 }
 
-fn internal(req: &WebRequest, e: &dyn std::fmt::Display) -> Response {
+pub(super) fn internal(req: &WebRequest, e: &dyn std::fmt::Display) -> Response {
     tracing::error!(error = %e, "could not show an incident page");
     req.message(
         StatusCode::INTERNAL_SERVER_ERROR,

@@ -100,6 +100,16 @@ pub async fn submit(State(state): State<AppState>, req: WebRequest, body: Bytes)
     };
     match sign_in(&state, &req.addr, &req.headers, login).await {
         Ok(SignedIn { answer, cookie }) => {
+            // Someone who never chose a language keeps the one they signed in with, when
+            // they chose it in this browser (`?lang=`, now or earlier).
+            if answer.user.language.is_none()
+                && let Some(chosen) = req
+                    .lang_chosen
+                    .then_some(req.tr.lang)
+                    .or_else(|| super::i18n::browser_choice(&req.headers))
+            {
+                super::remember_for_person(&state, answer.user.id, chosen).await;
+            }
             let mut response = if answer.stage == SessionStage::EnrolMfa {
                 see_other("/account/mfa")
             } else {

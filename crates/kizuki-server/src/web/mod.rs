@@ -31,6 +31,7 @@ mod board;
 mod enrol;
 pub mod i18n;
 mod incident_page;
+mod incident_team;
 mod incidents;
 mod library;
 mod login;
@@ -81,6 +82,23 @@ pub fn routes() -> Router<AppState> {
             "/incidents/{id}/decisions/{decision_id}/decide",
             post(incident_page::decide),
         )
+        .route(
+            "/incidents/{id}/lane-owners",
+            post(incident_team::set_lane_owner),
+        )
+        .route("/incidents/{id}/members", post(incident_team::add_member))
+        .route(
+            "/incidents/{id}/members/{user_id}/remove",
+            post(incident_team::remove_member),
+        )
+        .route(
+            "/incidents/{id}/clocks/{clock_id}/met",
+            post(incident_team::mark_clock_met),
+        )
+        .route(
+            "/incidents/{id}/observables",
+            post(incident_team::add_observable),
+        )
         .route("/library", get(library::index))
         .route("/library/{case}", get(library::case))
         .route("/incidents/{id}/report", get(incidents::report))
@@ -125,14 +143,13 @@ impl FromRequestParts<AppState> for WebRequest {
             Ok(a) => a,
             Err(never) => match never {},
         };
-        let resolved = i18n::resolve(parts.uri.query(), &parts.headers, state.settings.language);
         // Only the cookie is looked at: `authenticate` would prefer a bearer token, and
         // pages are for browsers.
         let mut cookies = HeaderMap::new();
         for value in parts.headers.get_all(header::COOKIE) {
             cookies.append(header::COOKIE, value.clone());
         }
-        let principal = match crate::access::authenticate(state, &cookies).await {
+        let mut principal = match crate::access::authenticate(state, &cookies).await {
             Ok(Some(p)) if matches!(p.credential, Credential::Session { .. }) => Some(p),
             Ok(_) => None,
             Err(e) => {
@@ -140,6 +157,19 @@ impl FromRequestParts<AppState> for WebRequest {
                 None
             }
         };
+        let resolved = i18n::resolve(
+            parts.uri.query(),
+            &parts.headers,
+            principal.as_ref().and_then(|p| p.user.language),
+            state.settings.language,
+        );
+        if resolved.chosen
+            && let Some(p) = principal.as_mut()
+            && p.user.language != Some(resolved.lang)
+        {
+            p.user.language = Some(resolved.lang);
+            remember_for_person(state, p.user.id, resolved.lang).await;
+        }
         Ok(Self {
             tr: Tr::new(resolved.lang),
             lang_chosen: resolved.chosen,
@@ -151,6 +181,20 @@ impl FromRequestParts<AppState> for WebRequest {
             time_zone,
             secure: state.auth.secure_cookies,
         })
+    }
+}
+
+/// Stores `lang` as the person's language, so it follows them to other browsers (and to
+/// what Kizuki writes to them). A failure only costs the memory, never the page.
+pub async fn remember_for_person(
+    state: &AppState,
+    user_id: i64,
+    lang: kizuki_domain::settings::Language,
+) {
+    match state.store.set_user_language(user_id, Some(lang)).await {
+        // Cached principals carry the old language.
+        Ok(_) => state.auth_cache.clear(),
+        Err(e) => tracing::warn!(error = %e, user_id, "could not store a chosen language"),
     }
 }
 
@@ -285,11 +329,18 @@ impl WebRequest {
     /// The incident id of an `/incidents/{id}/…` address as it was sent, before the router
     /// decodes it: a plain number only, as the API's gate insists (`%35` must not become 5).
     pub fn incident_id(&self) -> Option<i64> {
-        let raw = self.uri.path().split('/').nth(2).unwrap_or_default();
-        if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        raw.parse().ok()
+        self.path_number(2)
+    }
+
+    /// The `n`-th segment of the path as sent, when it is a plain number
+    /// (`/incidents/1/tasks/7/done`: 2 is 1, 4 is 7).
+    pub fn path_number(&self, n: usize) -> Option<i64> {
+        self.uri
+            .path()
+            .split('/')
+            .nth(n)
+            .filter(|raw| !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|raw| raw.parse().ok())
     }
 
     /// `at` as the organisation's wall-clock time, "2026-06-20 12:00".
@@ -564,6 +615,13 @@ mod tests {
             keys.extend(vocab(
                 "role",
                 user::Role::ALL.iter().map(|p| p.as_str()).collect(),
+            ));
+            keys.extend(vocab(
+                "observable-kind",
+                kizuki_domain::observable::ObservableKind::ALL
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect(),
             ));
             for key in keys {
                 assert_ne!(tr.t(&key), key, "{key} missing in {lang}");
