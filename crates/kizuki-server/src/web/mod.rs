@@ -26,6 +26,7 @@ use crate::client_addr::ClientAddr;
 
 mod account;
 mod admin;
+mod admin_playbooks;
 pub mod assets;
 mod board;
 mod enrol;
@@ -51,6 +52,11 @@ pub fn routes() -> Router<AppState> {
         .route("/enrol", get(enrol::form).post(enrol::submit))
         .route("/admin/users", get(admin::users).post(admin::add_user))
         .route("/admin/users/{user_id}", post(admin::change_user))
+        .route(
+            "/admin/playbooks",
+            get(admin_playbooks::index).post(admin_playbooks::submit),
+        )
+        .route("/admin/playbooks/{id}", get(admin_playbooks::show))
         .route("/account/mfa", get(account::page))
         .route("/account/mfa/start", post(account::start))
         .route("/account/mfa/confirm", post(account::confirm))
