@@ -335,3 +335,169 @@ async fn only_administrators_with_a_genuine_form_reach_the_playbook_pages() {
             >= 2
     );
 }
+
+/// `GET /api/v1/playbooks` (reference data every role here may read) with a bearer token.
+async fn me_with(api: &Api, token: &str) -> StatusCode {
+    let req = Request::builder()
+        .uri("/api/v1/playbooks")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    send(api, req).await.status
+}
+
+fn secret_in(body: &str) -> String {
+    let at = body.find("<code class=\"secret\">").unwrap() + 21;
+    body[at..at + body[at..].find('<').unwrap()].to_owned()
+}
+
+#[tokio::test]
+async fn a_token_made_on_the_page_is_shown_once_works_and_stops_when_revoked() {
+    let api = Api::sqlite().await;
+    let me = signed_in(&api, Role::Responder, "resp").await;
+    let page = get(&api, "/account/tokens?lang=en", &me).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("<label for=\"tk-name\">"));
+    let csrf = page.csrf();
+
+    // A refused form keeps what was typed and says why.
+    let page = post_form(
+        &api,
+        "/account/tokens?lang=en",
+        &me,
+        &[
+            ("csrf", &csrf),
+            ("name", "dashboard"),
+            ("access", "read"),
+            ("resources", "incidents"),
+            ("expires_in_days", "900"),
+        ],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("whole number of days from 1 to 365"));
+    assert!(page.body.contains("value=\"dashboard\""));
+    assert!(page.body.contains("value=\"900\""));
+
+    let page = post_form(
+        &api,
+        "/account/tokens?lang=en",
+        &me,
+        &[
+            ("csrf", &csrf),
+            ("name", "dashboard"),
+            ("access", "read"),
+            ("resources", "incidents"),
+            ("resources", "reference"),
+            ("expires_in_days", "30"),
+        ],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
+    assert!(page.body.contains("It is shown only this once"));
+    let secret = secret_in(&page.body);
+    assert!(secret.starts_with("kzk_"), "{secret}");
+    assert_eq!(me_with(&api, &secret).await, StatusCode::OK);
+
+    // Shown once: the list afterwards does not carry it.
+    let page = get(&api, "/account/tokens?lang=en", &me).await;
+    assert!(!page.body.contains(&secret));
+    assert!(page.body.contains("dashboard"));
+    assert!(page.body.contains("incidents, reference"));
+    assert!(page.body.contains("read only"));
+
+    // Revoking needs the CSRF token, then the token stops working at once.
+    let id = api.store.list_unrevoked_tokens().await.unwrap()[0].id;
+    let uri = format!("/account/tokens/{id}/revoke");
+    assert_eq!(
+        post_form(&api, &uri, &me, &[]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(me_with(&api, &secret).await, StatusCode::OK);
+    let page = post_form(&api, &uri, &me, &[("csrf", &csrf)]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(me_with(&api, &secret).await, StatusCode::UNAUTHORIZED);
+    assert!(
+        get(&api, "/account/tokens?lang=en", &me)
+            .await
+            .body
+            .contains("revoked 2026-06-20")
+    );
+}
+
+#[tokio::test]
+async fn an_administrator_revokes_someone_elses_token_and_others_cannot_see_the_list() {
+    let api = Api::sqlite().await;
+    let admin = signed_in(&api, Role::Admin, "admin").await;
+    let ic = signed_in(&api, Role::IncidentCommander, "ic").await;
+    let ic_csrf = get(&api, "/account/tokens", &ic).await.csrf();
+    let page = post_form(
+        &api,
+        "/account/tokens",
+        &ic,
+        &[
+            ("csrf", &ic_csrf),
+            ("name", "ic-script"),
+            ("access", "write"),
+            ("resources", "all"),
+            ("expires_in_days", "90"),
+        ],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::CREATED);
+    let secret = secret_in(&page.body);
+    assert_eq!(me_with(&api, &secret).await, StatusCode::OK);
+
+    // Not for a non-administrator.
+    assert_eq!(
+        get(&api, "/admin/tokens", &ic).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let id = api
+        .store
+        .list_unrevoked_tokens()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "ic-script")
+        .unwrap()
+        .id;
+    let uri = format!("/admin/tokens/{id}/revoke");
+    assert_eq!(
+        post_form(&api, &uri, &ic, &[("csrf", &ic_csrf)])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(me_with(&api, &secret).await, StatusCode::OK);
+
+    let page = get(&api, "/admin/tokens?lang=en", &admin).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("ic &#60;ic@example.jp&#62;") || page.body.contains("ic@example.jp")
+    );
+    assert!(page.body.contains("ic-script"));
+    let csrf = page.csrf();
+    let page = post_form(&api, &uri, &admin, &[("csrf", &csrf)]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(me_with(&api, &secret).await, StatusCode::UNAUTHORIZED);
+    assert!(
+        !get(&api, "/admin/tokens?lang=en", &admin)
+            .await
+            .body
+            .contains("ic-script")
+    );
+    // A second revocation finds nothing.
+    assert_eq!(
+        post_form(&api, &uri, &admin, &[("csrf", &csrf)])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let audit = api.store.list_audit(0, 1000).await.unwrap();
+    let record = audit
+        .iter()
+        .find(|r| r.event.action == "token.revoke")
+        .expect("the revocation is audited");
+    assert_eq!(record.event.object, format!("token:{id}"));
+}

@@ -37,6 +37,7 @@ mod library;
 mod login;
 mod new_incident;
 mod suspicion;
+mod tokens;
 
 use i18n::Tr;
 
@@ -57,6 +58,13 @@ pub fn routes() -> Router<AppState> {
             get(admin_playbooks::index).post(admin_playbooks::submit),
         )
         .route("/admin/playbooks/{id}", get(admin_playbooks::show))
+        .route("/admin/tokens", get(tokens::all))
+        .route("/admin/tokens/{token_id}/revoke", post(tokens::revoke_any))
+        .route("/account/tokens", get(tokens::own).post(tokens::create))
+        .route(
+            "/account/tokens/{token_id}/revoke",
+            post(tokens::revoke_own),
+        )
         .route("/account/mfa", get(account::page))
         .route("/account/mfa/start", post(account::start))
         .route("/account/mfa/confirm", post(account::confirm))
