@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly by design
 
+#[allow(dead_code)] // the shared harness has fixtures this story does not need
 mod common;
 
 use std::sync::Arc;
