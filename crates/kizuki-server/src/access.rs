@@ -377,6 +377,19 @@ pub const POLICIES: &[RoutePolicy] = &[
         R::Reference,
     ),
     rule(
+        "POST",
+        "/api/v1/playbooks/validate",
+        Role(A::ReadReference),
+        R::Reference,
+    ),
+    // Uploading a playbook changes what every incident is given: administrators only.
+    rule(
+        "POST",
+        "/api/v1/playbooks",
+        Role(A::ManageUsers),
+        R::Reference,
+    ),
+    rule(
         "GET",
         "/api/v1/playbooks/{id}",
         Role(A::ReadReference),

@@ -24,6 +24,7 @@ pub mod credentials;
 pub mod error;
 pub mod extract;
 pub mod hunting;
+pub mod playbooks;
 pub mod rate_limit;
 pub mod security_headers;
 pub mod timeline_cache;
@@ -38,7 +39,9 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<OrgSettings>,
-    pub playbooks: Arc<Library>,
+    /// Built-in, folder and uploaded playbooks; `current().await` gives the catalogue with
+    /// every replica's uploads.
+    pub playbooks: Arc<playbooks::PlaybookCatalogue>,
     /// The study's ten cases, in Kizuki's words.
     pub reference: Arc<kizuki_reference::Library>,
     pub auth_cache: Arc<auth_cache::AuthCache>,
@@ -70,12 +73,16 @@ impl AppState {
         audit_key: kizuki_auth::audit_chain::AuditKey,
     ) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        let catalogue = Arc::new(playbooks::PlaybookCatalogue::new(
+            playbooks,
+            Arc::clone(&store),
+        ));
         Self {
             audit: audit::AuditLog::new(Arc::clone(&store), audit_key, Arc::clone(&clock)),
             store,
             clock,
             settings: Arc::new(settings),
-            playbooks: Arc::new(playbooks),
+            playbooks: catalogue,
             reference: Arc::new(reference),
             auth_cache: Default::default(),
             timeline_cache: Default::default(),

@@ -121,6 +121,8 @@ const MATRIX: &[(&str, &str, Via, [bool; 8])] = &[
     ("GET",    "/api/v1/reference/cases/{case_id}",                     A, [Y, Y, Y, Y, Y, Y, N, Y]),
     ("GET",    "/api/v1/playbooks",                                     A, [Y, Y, Y, Y, Y, Y, N, Y]),
     ("GET",    "/api/v1/playbooks/{id}",                                A, [Y, Y, Y, Y, Y, Y, N, Y]),
+    ("POST",   "/api/v1/playbooks/validate",                            A, [Y, Y, Y, Y, Y, Y, N, Y]),
+    ("POST",   "/api/v1/playbooks",                                     A, [Y, N, N, N, N, N, N, N]),
     ("GET",    "/api/v1/settings/severity",                             A, [Y, Y, Y, Y, Y, Y, N, Y]),
     ("GET",    "/api/v1/incidents/{id}/review",                         A, [Y, Y, Y, Y, Y, Y, Y, Y]),
     ("PUT",    "/api/v1/incidents/{id}/review",                         A, [Y, Y, Y, Y, Y, N, N, N]),

@@ -26,6 +26,7 @@
 //!
 //! TLS to PostgreSQL is not compiled in yet (`sslmode=require` URLs will fail to connect).
 
+mod playbooks;
 mod review;
 mod rows;
 
@@ -54,8 +55,8 @@ use kizuki_domain::user::{
     TokenScope, User, UserCredentials,
 };
 use kizuki_store::{
-    CustodyRecord, NewExercise, Page, Result, Store, StoreError, TaskCompletion, TaskUpdate,
-    TimelineQuery,
+    CustodyRecord, NewExercise, NewPlaybookVersion, Page, Result, Store, StoreError,
+    StoredPlaybook, TaskCompletion, TaskUpdate, TimelineQuery,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Connection, Postgres, QueryBuilder, Row};
@@ -1089,6 +1090,14 @@ impl Store for PgStore {
         .await
         .map_err(db_err)?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_unrevoked_tokens(&self) -> Result<Vec<ApiToken>> {
+        playbooks::list_unrevoked_tokens(&self.pool).await
+    }
+
+    async fn revoke_any_token(&self, token_id: i64, now: Timestamp) -> Result<Option<ApiToken>> {
+        playbooks::revoke_any_token(&self.pool, token_id, now).await
     }
 
     async fn create_enrolment(
@@ -2371,6 +2380,18 @@ impl Store for PgStore {
         now: Timestamp,
     ) -> Result<ExerciseRecord> {
         review::end_exercise(&self.pool, exercise_id, outcome, now).await
+    }
+
+    async fn add_playbook_version(&self, new: &NewPlaybookVersion) -> Result<StoredPlaybook> {
+        playbooks::add_playbook_version(&self.pool, new).await
+    }
+
+    async fn list_playbook_versions(&self) -> Result<Vec<StoredPlaybook>> {
+        playbooks::list_playbook_versions(&self.pool).await
+    }
+
+    async fn playbook_upload_seq(&self) -> Result<i64> {
+        playbooks::playbook_upload_seq(&self.pool).await
     }
 }
 

@@ -35,6 +35,7 @@
 //!   writer connection, which reads the sealed head, numbers and seals each record, and
 //!   moves the head: appenders queue, so the chain never forks and `seq` has no gaps.
 
+mod playbooks;
 mod review;
 mod rows;
 #[cfg(test)]
@@ -67,8 +68,8 @@ use kizuki_domain::user::{
     TokenScope, User, UserCredentials,
 };
 use kizuki_store::{
-    CustodyRecord, NewExercise, Page, Result, Store, StoreError, TaskCompletion, TaskUpdate,
-    TimelineQuery,
+    CustodyRecord, NewExercise, NewPlaybookVersion, Page, Result, Store, StoreError,
+    StoredPlaybook, TaskCompletion, TaskUpdate, TimelineQuery,
 };
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
@@ -1058,6 +1059,14 @@ impl Store for SqliteStore {
         .await
         .map_err(db)?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn list_unrevoked_tokens(&self) -> Result<Vec<ApiToken>> {
+        playbooks::list_unrevoked_tokens(&self.read).await
+    }
+
+    async fn revoke_any_token(&self, token_id: i64, now: Timestamp) -> Result<Option<ApiToken>> {
+        playbooks::revoke_any_token(&self.write, token_id, now).await
     }
 
     async fn create_enrolment(
@@ -2507,5 +2516,17 @@ impl Store for SqliteStore {
         let out = review::end_exercise(&mut tx, exercise_id, outcome, now).await?;
         tx.commit().await.map_err(db)?;
         Ok(out)
+    }
+
+    async fn add_playbook_version(&self, new: &NewPlaybookVersion) -> Result<StoredPlaybook> {
+        playbooks::add_playbook_version(&self.write, new).await
+    }
+
+    async fn list_playbook_versions(&self) -> Result<Vec<StoredPlaybook>> {
+        playbooks::list_playbook_versions(&self.read).await
+    }
+
+    async fn playbook_upload_seq(&self) -> Result<i64> {
+        playbooks::playbook_upload_seq(&self.read).await
     }
 }

@@ -137,6 +137,33 @@ pub struct TaskCompletion {
     pub entry: TimelineEntryFields,
 }
 
+/// A playbook version to store: its YAML as uploaded (already parsed and validated by the
+/// server), so every replica can parse the same text and an administrator can read it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPlaybookVersion {
+    pub playbook_id: String,
+    pub version: u32,
+    pub source: String,
+    pub uploaded_by: i64,
+    pub uploaded_at: Timestamp,
+}
+
+/// An uploaded playbook version as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPlaybook {
+    /// Grows with every upload of any playbook, so a replica notices a new upload by
+    /// comparing the highest `seq` with the one it last loaded.
+    pub seq: i64,
+    pub playbook_id: String,
+    pub version: u32,
+    pub source: String,
+    /// `None` once the uploader's account is deleted; the version stays.
+    pub uploaded_by: Option<i64>,
+    /// The uploader's display name, for the catalogue page.
+    pub uploaded_by_name: Option<String>,
+    pub uploaded_at: Timestamp,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Brings the schema up to date. Idempotent.
@@ -254,6 +281,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn list_tokens(&self, user_id: i64) -> Result<Vec<ApiToken>>;
     /// Revokes one of the user's tokens; `false` if there is no such unrevoked token.
     async fn revoke_token(&self, user_id: i64, token_id: i64, now: Timestamp) -> Result<bool>;
+    /// Every user's unrevoked tokens (expired ones too), newest first: the administrators'
+    /// overview.
+    async fn list_unrevoked_tokens(&self) -> Result<Vec<ApiToken>>;
+    /// Revokes any user's token (an administrator's act); the token as revoked, or `None`
+    /// if there is no such unrevoked token.
+    async fn revoke_any_token(&self, token_id: i64, now: Timestamp) -> Result<Option<ApiToken>>;
     /// A one-time link that lets a new user set their password.
     async fn create_enrolment(
         &self,
@@ -581,4 +614,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         outcome: &str,
         now: Timestamp,
     ) -> Result<ExerciseRecord>;
+
+    // --- uploaded playbook versions --------------------------------------------------------
+    /// Stores a new version. `Duplicate` when an equal or higher version of the same id is
+    /// already stored (judged in the writing statement, so two racing uploads cannot both
+    /// win); `NotFound` for an unknown uploader.
+    async fn add_playbook_version(&self, new: &NewPlaybookVersion) -> Result<StoredPlaybook>;
+    /// Every stored version of every playbook, by `seq`.
+    async fn list_playbook_versions(&self) -> Result<Vec<StoredPlaybook>>;
+    /// The highest `seq` stored, 0 when nothing was uploaded: cheap enough to ask on every
+    /// read of the catalogue.
+    async fn playbook_upload_seq(&self) -> Result<i64>;
 }

@@ -505,6 +505,19 @@ pub async fn create_token(
     principal: Principal,
     ApiJson(new): ApiJson<NewToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(issue_token(&state, &principal, new).await?),
+    ))
+}
+
+/// Makes a token for the signed-in user (used by the API and the tokens page); the secret is
+/// in the answer and nowhere else.
+pub async fn issue_token(
+    state: &AppState,
+    principal: &Principal,
+    new: NewToken,
+) -> ApiResult<CreatedToken> {
     let mut v = kizuki_domain::error::Validator::new();
     v.text("name", &new.name, kizuki_domain::error::limits::NAME);
     let days = new.expires_in_days.unwrap_or(90);
@@ -523,7 +536,7 @@ pub async fn create_token(
         access: new.access,
         resources: new.resources,
     };
-    let (secret, hash) = credentials::new_secret(&state, kizuki_domain::user::TOKEN_PREFIX);
+    let (secret, hash) = credentials::new_secret(state, kizuki_domain::user::TOKEN_PREFIX);
     let info = state
         .store
         .create_token(
@@ -535,13 +548,31 @@ pub async fn create_token(
             expires_at,
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedToken {
-            token: secret,
-            info,
-        }),
-    ))
+    Ok(CreatedToken {
+        token: secret,
+        info,
+    })
+}
+
+/// Revokes one of the signed-in user's own tokens and forgets cached look-ups, so it stops
+/// working on this replica at once (others within the cache's 5 seconds).
+pub async fn revoke_own_token(
+    state: &AppState,
+    principal: &Principal,
+    token_id: i64,
+) -> ApiResult<()> {
+    let revoked = state
+        .store
+        .revoke_token(principal.user.id, token_id, state.clock.now())
+        .await?;
+    state.auth_cache.clear();
+    if revoked {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound(format!(
+            "token {token_id} not found among your unrevoked tokens"
+        )))
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/auth/tokens", tag = "auth",
@@ -561,18 +592,8 @@ pub async fn revoke_token(
     principal: Principal,
     ApiPath(token_id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
-    let revoked = state
-        .store
-        .revoke_token(principal.user.id, token_id, state.clock.now())
-        .await?;
-    state.auth_cache.clear();
-    if revoked {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound(format!(
-            "token {token_id} not found among your unrevoked tokens"
-        )))
-    }
+    revoke_own_token(&state, &principal, token_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -410,12 +410,13 @@ pub async fn start_exercise(
         }
     };
     let pace = Pace::new(now, speed).map_err(engine_error)?;
+    let catalogue = state.playbooks.current().await;
     let playbook = match req.playbook.as_deref() {
         Some("") => None,
-        Some(id) => Some(state.playbooks.get(id).ok_or_else(|| {
+        Some(id) => Some(catalogue.get(id).ok_or_else(|| {
             kizuki_domain::ValidationError::one("playbook", format!("unknown playbook `{id}`"))
         })?),
-        None => state.playbooks.for_category(category).into_iter().next(),
+        None => catalogue.for_category(category).into_iter().next(),
     };
     let title = match lang {
         Language::Ja => format!("【演習】{}", script.title),

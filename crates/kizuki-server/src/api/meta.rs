@@ -60,7 +60,7 @@ pub struct PlaybookSummary {
     pub tasks: usize,
 }
 
-fn summary(p: &kizuki_playbook::Playbook) -> PlaybookSummary {
+pub fn summary(p: &kizuki_playbook::Playbook) -> PlaybookSummary {
     PlaybookSummary {
         id: p.id.clone(),
         version: p.version,
@@ -77,7 +77,16 @@ pub async fn list_playbooks(
     State(state): State<AppState>,
     _user: AuthUser,
 ) -> Json<Vec<PlaybookSummary>> {
-    Json(state.playbooks.list().into_iter().map(summary).collect())
+    Json(
+        state
+            .playbooks
+            .current()
+            .await
+            .list()
+            .into_iter()
+            .map(summary)
+            .collect(),
+    )
 }
 
 #[utoipa::path(get, path = "/api/v1/playbooks/{id}", tag = "meta",
@@ -88,8 +97,8 @@ pub async fn get_playbook(
     _user: AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let p = state
-        .playbooks
+    let catalogue = state.playbooks.current().await;
+    let p = catalogue
         .get(&id)
         .ok_or_else(|| ApiError::NotFound(format!("playbook {id} not found")))?;
     Ok(Json(serde_json::to_value(p).map_err(|e| {

@@ -17,6 +17,7 @@ pub mod members;
 pub mod meta;
 pub mod observables;
 pub mod parties;
+pub mod playbooks;
 pub mod reference;
 pub mod reports;
 pub mod review;
@@ -55,7 +56,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reference::get))
         .routes(routes!(meta::me))
         .routes(routes!(meta::severity_ladder))
-        .routes(routes!(meta::list_playbooks))
+        .routes(routes!(meta::list_playbooks, playbooks::upload).layer(
+            axum::extract::DefaultBodyLimit::max(playbooks::PLAYBOOK_BODY_LIMIT),
+        ))
+        .routes(
+            routes!(playbooks::validate).layer(axum::extract::DefaultBodyLimit::max(
+                playbooks::PLAYBOOK_BODY_LIMIT,
+            )),
+        )
         .routes(routes!(meta::get_playbook))
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))

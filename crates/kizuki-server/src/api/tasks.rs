@@ -256,13 +256,9 @@ async fn find_task(state: &AppState, incident_id: i64, task_id: i64) -> ApiResul
 /// double the tasks.
 pub async fn apply(state: &AppState, id: i64, playbook_id: &str) -> ApiResult<Vec<Task>> {
     let incident = load_incident(state, id).await?;
-    let playbook = state.playbooks.get(playbook_id).ok_or_else(|| {
-        let known: Vec<String> = state
-            .playbooks
-            .list()
-            .iter()
-            .map(|p| p.id.clone())
-            .collect();
+    let catalogue = state.playbooks.current().await;
+    let playbook = catalogue.get(playbook_id).ok_or_else(|| {
+        let known: Vec<String> = catalogue.list().iter().map(|p| p.id.clone()).collect();
         ApiError::Validation(kizuki_domain::ValidationError::one(
             "playbook",
             format!(

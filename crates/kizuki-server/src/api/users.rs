@@ -261,3 +261,29 @@ pub async fn reset_user_mfa(
     state.audit.record(event).await;
     Ok(())
 }
+
+/// Revokes any user's API token (an administrator's act), audited with the owner, and forgets
+/// cached look-ups so it stops working on this replica at once.
+pub async fn revoke_token_as_admin(
+    state: &AppState,
+    principal: &Principal,
+    addr: &ClientAddr,
+    token_id: i64,
+) -> ApiResult<kizuki_domain::user::ApiToken> {
+    let revoked = state
+        .store
+        .revoke_any_token(token_id, state.clock.now())
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no unrevoked token {token_id}")))?;
+    state.auth_cache.clear();
+    let event = state.audit.event(
+        Some(principal),
+        addr.0,
+        "token.revoke",
+        &format!("token:{token_id}"),
+        "ok",
+        json!({ "owner": revoked.user_id, "name": revoked.name }),
+    );
+    state.audit.record(event).await;
+    Ok(revoked)
+}

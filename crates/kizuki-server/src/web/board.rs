@@ -34,7 +34,7 @@ pub(super) fn clock_name(tr: Tr, reading: &ClockReading) -> String {
 /// playbook that comes with it.
 pub(super) fn category_choice_label(state: &AppState, tr: Tr, c: Category) -> String {
     let name = tr.t(&category_key(c));
-    match state.playbooks.for_category(c).first() {
+    match state.playbooks.snapshot().for_category(c).first() {
         Some(p) => tr.with(
             "new-incident-category-with-playbook",
             &[

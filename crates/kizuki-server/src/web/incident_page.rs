@@ -765,7 +765,13 @@ pub async fn apply_playbook(
     if !req.form_is_genuine(&form.csrf) {
         return req.refuse_form(&state).await;
     }
-    if state.playbooks.get(&form.playbook).is_none() {
+    if state
+        .playbooks
+        .current()
+        .await
+        .get(&form.playbook)
+        .is_none()
+    {
         forms.playbook_errors.set("playbook", tr.t("choose-one"));
         forms.playbook = form;
         return ctx
@@ -1403,7 +1409,8 @@ async fn page(
         })
         .collect();
     // The incident's own category first, then the rest.
-    let mut playbooks = state.playbooks.list();
+    let catalogue = state.playbooks.current().await;
+    let mut playbooks = catalogue.list();
     playbooks.sort_by_key(|p| (p.category != incident.category, p.id.clone()));
     let playbook_choices = playbooks
         .into_iter()

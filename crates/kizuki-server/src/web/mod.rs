@@ -26,6 +26,7 @@ use crate::client_addr::ClientAddr;
 
 mod account;
 mod admin;
+mod admin_playbooks;
 pub mod assets;
 mod board;
 mod enrol;
@@ -37,6 +38,7 @@ mod library;
 mod login;
 mod new_incident;
 mod suspicion;
+mod tokens;
 
 use i18n::Tr;
 
@@ -52,6 +54,18 @@ pub fn routes() -> Router<AppState> {
         .route("/enrol", get(enrol::form).post(enrol::submit))
         .route("/admin/users", get(admin::users).post(admin::add_user))
         .route("/admin/users/{user_id}", post(admin::change_user))
+        .route(
+            "/admin/playbooks",
+            get(admin_playbooks::index).post(admin_playbooks::submit),
+        )
+        .route("/admin/playbooks/{id}", get(admin_playbooks::show))
+        .route("/admin/tokens", get(tokens::all))
+        .route("/admin/tokens/{token_id}/revoke", post(tokens::revoke_any))
+        .route("/account/tokens", get(tokens::own).post(tokens::create))
+        .route(
+            "/account/tokens/{token_id}/revoke",
+            post(tokens::revoke_own),
+        )
         .route("/account/mfa", get(account::page))
         .route("/account/mfa/start", post(account::start))
         .route("/account/mfa/confirm", post(account::confirm))

@@ -258,7 +258,12 @@ pub async fn submit(State(state): State<AppState>, req: WebRequest, body: Bytes)
     );
     if form.apply_playbook == "1"
         && principal.user.role.may(Action::WriteTasks)
-        && let Some(playbook) = state.playbooks.for_category(category).first()
+        && let Some(playbook) = state
+            .playbooks
+            .current()
+            .await
+            .for_category(category)
+            .first()
         && let Err(e) = crate::api::tasks::apply(&state, incident.id, &playbook.id).await
     {
         // The incident is open; the playbook can still be applied from its page.
