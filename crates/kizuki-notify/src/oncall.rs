@@ -297,6 +297,27 @@ impl Rotation {
         None
     }
 
+    /// The stretches of one person's cover from `from` until `until` (at most `max` of
+    /// them), for the "who is on call this week" view. Stretches without anyone on call are
+    /// left out; each entry is `(start, end, user_id)`, clipped to the window.
+    pub fn schedule(
+        &self,
+        from: Timestamp,
+        until: Timestamp,
+        max: usize,
+    ) -> Vec<(Timestamp, Timestamp, i64)> {
+        let mut out = Vec::new();
+        let mut t = from;
+        while t < until && out.len() < max {
+            let end = self.next_handover_after(t).map_or(until, |h| h.min(until));
+            if let Some(o) = self.on_call_at(t) {
+                out.push((t, end, o.user_id));
+            }
+            t = end;
+        }
+        out
+    }
+
     pub fn time_zone(&self) -> &TimeZone {
         &self.time_zone
     }
@@ -305,6 +326,7 @@ impl Rotation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jiff::SignedDuration;
     use jiff::civil::{date, time};
 
     const A: i64 = 1;
@@ -620,7 +642,13 @@ mod tests {
     fn a_long_override_is_one_handover_not_thirty() {
         // X covers a month of a daily rotation; the turns beneath it change every day but
         // the person on call does not.
-        let mut s = spec("Asia/Tokyo", time(9, 0, 0, 0), Period::Daily, date(2026, 7, 1), &[A, B]);
+        let mut s = spec(
+            "Asia/Tokyo",
+            time(9, 0, 0, 0),
+            Period::Daily,
+            date(2026, 7, 1),
+            &[A, B],
+        );
         s.overrides = vec![Override {
             user_id: X,
             from: ts("2026-07-02T00:00:00Z"),
@@ -640,6 +668,96 @@ mod tests {
         assert_eq!(
             r.next_handover_after(ts("2026-08-01T03:00:00Z")),
             Some(ts("2026-08-02T00:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn sweep_a_year_hour_by_hour_in_both_zones() {
+        // Whatever the zone and overrides, `next_handover_after` must name exactly the first
+        // instant at which `on_call_at` changes, and turns must begin at the local hand-over
+        // time (or just after a DST gap).
+        for zone in ["America/New_York", "Asia/Tokyo"] {
+            let mut s = spec(
+                zone,
+                time(2, 30, 0, 0),
+                Period::Daily,
+                date(2026, 1, 1),
+                &[A, B, C],
+            );
+            s.overrides = vec![
+                Override {
+                    user_id: X,
+                    from: ts("2026-03-07T00:00:00Z"),
+                    to: ts("2026-03-10T00:00:00Z"),
+                },
+                Override {
+                    user_id: C,
+                    from: ts("2026-10-31T20:00:00Z"),
+                    to: ts("2026-11-01T06:10:00Z"),
+                },
+            ];
+            let r = Rotation::new(&s).unwrap();
+            let tz = r.time_zone().clone();
+            let mut t = ts("2026-01-01T12:00:00Z");
+            let end = ts("2027-01-01T00:00:00Z");
+            while t < end {
+                let now = r.on_call_at(t).map(|o| o.user_id);
+                let h = r.next_handover_after(t).unwrap();
+                assert!(h > t);
+                let just_before = h.checked_sub(SignedDuration::from_secs(1)).unwrap();
+                assert_eq!(
+                    r.on_call_at(just_before).map(|o| o.user_id),
+                    now,
+                    "{zone} {t}"
+                );
+                assert_ne!(r.on_call_at(h).map(|o| o.user_id), now, "{zone} {t} -> {h}");
+                if let Some(OnCall {
+                    source: Source::Turn { shift_start, .. },
+                    ..
+                }) = r.on_call_at(t)
+                {
+                    let local = shift_start.to_zoned_datetime(tz.clone()).time();
+                    assert!(
+                        local == time(2, 30, 0, 0) || local == time(3, 30, 0, 0),
+                        "{zone}: turn began at {local}"
+                    );
+                }
+                t = crate::after(t, SignedDuration::from_mins(61));
+            }
+        }
+    }
+
+    #[test]
+    fn schedule_lists_each_stretch_of_cover() {
+        let mut s = spec(
+            "Asia/Tokyo",
+            time(9, 0, 0, 0),
+            Period::Daily,
+            date(2026, 5, 1),
+            &[A, B],
+        );
+        s.overrides = vec![Override {
+            user_id: X,
+            from: ts("2026-05-02T03:00:00Z"),
+            to: ts("2026-05-02T06:00:00Z"),
+        }];
+        let r = Rotation::new(&s).unwrap();
+        let got = r.schedule(ts("2026-04-30T12:00:00Z"), ts("2026-05-03T12:00:00Z"), 10);
+        let want: Vec<(Timestamp, Timestamp, i64)> = [
+            ("2026-05-01T00:00:00Z", "2026-05-02T00:00:00Z", A),
+            ("2026-05-02T00:00:00Z", "2026-05-02T03:00:00Z", B),
+            ("2026-05-02T03:00:00Z", "2026-05-02T06:00:00Z", X),
+            ("2026-05-02T06:00:00Z", "2026-05-03T00:00:00Z", B),
+            ("2026-05-03T00:00:00Z", "2026-05-03T12:00:00Z", A),
+        ]
+        .iter()
+        .map(|(a, b, u)| (ts(a), ts(b), *u))
+        .collect();
+        assert_eq!(got, want);
+        assert_eq!(
+            r.schedule(ts("2026-05-01T00:00:00Z"), ts("2026-06-01T00:00:00Z"), 3)
+                .len(),
+            3
         );
     }
 

@@ -86,8 +86,9 @@ pub struct Backoff {
 }
 
 impl Default for Backoff {
-    /// About a day of trying in all, never waiting more than an hour: long enough to ride
-    /// out a receiver's outage, short enough that someone notices the failure the same day.
+    /// Thirty attempts, never waiting more than an hour between them: at most about 23 hours
+    /// of trying (half that on average, with jitter), long enough to ride out a receiver's
+    /// outage, short enough that someone sees the failure the same day.
     fn default() -> Self {
         Backoff {
             base: SignedDuration::from_secs(30),
@@ -337,6 +338,20 @@ mod tests {
                 "{attempt} {outcome:?}"
             );
         }
+    }
+
+    #[test]
+    fn default_policy_tries_for_most_of_a_day_at_most() {
+        let b = Backoff::default();
+        let longest: i64 = (1..b.max_attempts).map(|n| b.delay(n, 1.0).as_secs()).sum();
+        assert!(
+            (22 * 3600..24 * 3600).contains(&longest),
+            "{longest} s, the doc comment says about 23 hours"
+        );
+        assert_eq!(
+            b.next(b.max_attempts, Outcome::Timeout, 0.5),
+            Next::GiveUp(GiveUp::AttemptsExhausted)
+        );
     }
 
     #[test]

@@ -219,6 +219,61 @@ pub fn verify(
     }
 }
 
+/// The shape a configured webhook expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    Slack,
+    Teams,
+    Mattermost,
+    SignedJson,
+}
+
+/// What a chat receiver shows: a title, plain text and an optional `(label, url)` link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatMessage<'a> {
+    pub title: &'a str,
+    pub text: &'a str,
+    pub link: Option<(&'a str, &'a str)>,
+}
+
+/// A request body with the headers it needs, ready for the HTTP client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub body: String,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+/// Builds the request for a webhook of `format`: the one place the server turns a
+/// notification into bytes, so every format gets the same escaping and signing rules.
+/// Signed JSON needs the webhook's secret; chat formats ignore it (their URL is the secret).
+pub fn build(
+    format: Format,
+    message: &ChatMessage<'_>,
+    event: &Event,
+    secret: Option<&[u8]>,
+    at: Timestamp,
+) -> Result<Outgoing, SignError> {
+    let json_type = ("Content-Type", "application/json".to_owned());
+    let chat = |v: Value| Outgoing {
+        body: v.to_string(),
+        headers: vec![json_type.clone()],
+    };
+    let joined = format!("{}\n{}", message.title, message.text);
+    Ok(match format {
+        Format::Slack => chat(slack_payload(&joined, message.link)),
+        Format::Mattermost => chat(mattermost_payload(&joined, message.link)),
+        Format::Teams => chat(teams_payload(message.title, message.text, message.link)),
+        Format::SignedJson => {
+            let signed = signed_event(secret.unwrap_or_default(), event, at)?;
+            Outgoing {
+                body: signed.body,
+                headers: vec![json_type.clone(), (SIGNATURE_HEADER, signed.signature)],
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,6 +449,56 @@ mod tests {
         for (header, b, expect) in cases {
             assert_eq!(verify(SECRET, &header, b, now, tol), expect, "{header}");
         }
+    }
+
+    #[test]
+    fn build_covers_every_format() {
+        let m = ChatMessage {
+            title: "Level 3: <ransomware>",
+            text: "Files encrypted on FS01",
+            link: Some(("Open", "https://k.example/incidents/12")),
+        };
+        let now = at(1_700_000_000);
+        for format in [
+            Format::Slack,
+            Format::Teams,
+            Format::Mattermost,
+            Format::SignedJson,
+        ] {
+            let out = build(format, &m, &event(), Some(SECRET), now).unwrap();
+            let body: Value = serde_json::from_str(&out.body).unwrap();
+            assert_eq!(
+                out.headers[0],
+                ("Content-Type", "application/json".to_owned())
+            );
+            match format {
+                Format::Slack => {
+                    assert_eq!(out.headers.len(), 1);
+                    let text = body["text"].as_str().unwrap();
+                    assert!(
+                        text.starts_with("Level 3: &lt;ransomware&gt;\nFiles encrypted"),
+                        "{text}"
+                    );
+                }
+                Format::Mattermost => {
+                    assert!(body["text"].as_str().unwrap().contains("<ransomware>"));
+                }
+                Format::Teams => assert_eq!(body["type"], "message"),
+                Format::SignedJson => {
+                    assert_eq!(out.headers[1].0, SIGNATURE_HEADER);
+                    let tol = SignedDuration::from_secs(60);
+                    assert_eq!(
+                        verify(SECRET, &out.headers[1].1, out.body.as_bytes(), now, tol),
+                        Ok(())
+                    );
+                    assert_eq!(body["incident"]["id"], 12);
+                }
+            }
+        }
+        assert_eq!(
+            build(Format::SignedJson, &m, &event(), None, now),
+            Err(SignError::EmptySecret)
+        );
     }
 
     #[test]
