@@ -215,10 +215,33 @@ pub struct OutgoingEmail {
 }
 
 /// Sends e-mail through the configured server, keeping a small pool of connections.
+///
+/// lettre's pool starts a Tokio task when it is built and another when it is dropped, and
+/// `tokio::spawn` panics outside a runtime: so [`Mailer::new`] refuses to run outside one, and
+/// a mailer dropped after the runtime has gone (at process exit) is leaked instead of
+/// panicking.
 #[derive(Clone)]
 pub struct Mailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    transport: Transport,
     settings: SmtpSettings,
+}
+
+struct Transport(Option<AsyncSmtpTransport<Tokio1Executor>>);
+
+impl Clone for Transport {
+    fn clone(&self) -> Self {
+        Transport(self.0.clone())
+    }
+}
+
+impl Drop for Transport {
+    fn drop(&mut self) {
+        if tokio::runtime::Handle::try_current().is_err()
+            && let Some(transport) = self.0.take()
+        {
+            std::mem::forget(transport);
+        }
+    }
 }
 
 impl fmt::Debug for Mailer {
@@ -232,6 +255,12 @@ impl fmt::Debug for Mailer {
 impl Mailer {
     /// Builds the transport; nothing is connected until the first send.
     pub fn new(settings: SmtpSettings) -> Result<Mailer, SettingError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(SettingError::new(
+                SMTP_URL_SETTING,
+                "the mailer must be created inside the async runtime",
+            ));
+        }
         let tls_parameters = || {
             TlsParameters::new(settings.host.clone()).map_err(|e| {
                 SettingError::new(SMTP_URL_SETTING, format!("TLS cannot be set up: {e}"))
@@ -254,7 +283,7 @@ impl Mailer {
             builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
         }
         Ok(Mailer {
-            transport: builder.build(),
+            transport: Transport(Some(builder.build())),
             settings,
         })
     }
@@ -316,7 +345,13 @@ impl Mailer {
     pub async fn send(&self, msg: OutgoingEmail) -> Result<(), DeliveryError> {
         let message = self.message(&msg)?;
         let server = self.settings.server();
-        match tokio::time::timeout(self.settings.send_timeout, self.transport.send(message)).await {
+        let Some(transport) = &self.transport.0 else {
+            return Err(DeliveryError::SmtpConnection {
+                server,
+                message: "the mailer has been shut down".into(),
+            });
+        };
+        match tokio::time::timeout(self.settings.send_timeout, transport.send(message)).await {
             Err(_) => Err(DeliveryError::SmtpTimeout {
                 server,
                 after: self.settings.send_timeout,
@@ -440,6 +475,14 @@ mod tests {
     }
 
     #[test]
+    fn a_mailer_needs_the_runtime() {
+        let e = Mailer::new(parse("smtp://127.0.0.1:2525").unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("async runtime"), "{e}");
+    }
+
+    #[test]
     fn bad_urls_name_the_setting_and_hide_the_password() {
         for (url, expect) in [
             ("http://mail.example.jp", "scheme"),
@@ -468,8 +511,8 @@ mod tests {
         assert!(e.starts_with("KIZUKI_SMTP_FROM"), "{e}");
     }
 
-    #[test]
-    fn debug_redacts_the_password() {
+    #[tokio::test]
+    async fn debug_redacts_the_password() {
         let s = parse("smtp://u:hunter2@127.0.0.1:2525").unwrap();
         let shown = format!("{s:?}");
         assert!(
@@ -480,8 +523,8 @@ mod tests {
         assert!(!format!("{mailer:?}").contains("hunter2"));
     }
 
-    #[test]
-    fn headers_are_encoded_and_single_line() {
+    #[tokio::test]
+    async fn headers_are_encoded_and_single_line() {
         let mailer = Mailer::new(parse("smtp://127.0.0.1:2525").unwrap()).unwrap();
         let raw = mailer
             .render(&OutgoingEmail {
