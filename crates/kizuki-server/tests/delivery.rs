@@ -499,7 +499,7 @@ async fn loopback_is_refused_without_the_allowance() {
     );
     assert!(!err.is_retryable());
 
-    // Allowing 127.0.0.1 does not allow ::1, and localhost may resolve to both.
+    // The allowance covers addresses, not the URL's other rules.
     for url in ["ftp://127.0.0.1/x", "http://user:pw@127.0.0.1/"] {
         let err = allowing_loopback().send(url, &out).await.unwrap_err();
         assert_eq!(err.outcome(), Outcome::TargetRefused, "{url}: {err}");
