@@ -21,6 +21,7 @@ pub mod audit;
 pub mod auth_cache;
 pub mod client_addr;
 pub mod credentials;
+pub mod delivery;
 pub mod error;
 pub mod extract;
 pub mod hunting;
@@ -59,6 +60,8 @@ pub struct AppState {
     /// Password hashing runs at most this many at once, so a login storm cannot starve
     /// everything else of CPU.
     pub hashing: Arc<tokio::sync::Semaphore>,
+    /// The e-mail and webhook senders (e-mail only when `KIZUKI_SMTP_URL` is set).
+    pub delivery: Arc<delivery::Delivery>,
 }
 
 impl AppState {
@@ -91,6 +94,7 @@ impl AppState {
             auth: Default::default(),
             entropy: Arc::new(credentials::SystemEntropy),
             hashing: Arc::new(tokio::sync::Semaphore::new(cores)),
+            delivery: Default::default(),
         }
     }
 }

@@ -57,6 +57,33 @@ pub struct FileConfig {
     /// Roles that must use TOTP besides admin and incident_commander (who always must).
     #[serde(default)]
     pub mfa_required_roles: Vec<String>,
+    /// Mail server for notifications (`KIZUKI_SMTP_URL`): `smtp://host[:port]`,
+    /// `smtp://user:password@host[:587]?tls=starttls` or `smtps://user:password@host[:465]`.
+    pub smtp_url: Option<Secret>,
+    /// Sender of notification mail (`KIZUKI_SMTP_FROM`), e.g. `Kizuki <kizuki@example.jp>`.
+    pub smtp_from: Option<String>,
+    /// CIDR ranges webhooks may reach although private, loopback or link-local
+    /// (`KIZUKI_WEBHOOK_ALLOW`).
+    #[serde(default)]
+    pub webhook_allow: Vec<String>,
+}
+
+/// A setting that may carry a password (the SMTP URL): `Debug` never shows it, so a logged
+/// configuration leaks nothing.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Secret(s)
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
 }
 
 impl FileConfig {
@@ -158,6 +185,46 @@ impl FileConfig {
             library.merge(extra);
         }
         Ok(library)
+    }
+}
+
+/// Notification delivery.
+impl FileConfig {
+    /// The mail and webhook senders: each setting from its flag or environment variable,
+    /// else from the file. Mail is off without an SMTP URL.
+    pub fn delivery(
+        &self,
+        smtp_url: Option<Secret>,
+        smtp_from: Option<String>,
+        webhook_allow: &[String],
+    ) -> anyhow::Result<kizuki_server::delivery::Delivery> {
+        use kizuki_server::delivery::{
+            Delivery, Mailer, SmtpSettings, WebhookSender, WebhookSettings, parse_allow_list,
+        };
+        let url = smtp_url.or_else(|| self.smtp_url.clone());
+        let from = smtp_from.or_else(|| self.smtp_from.clone());
+        let mailer = match (url, from) {
+            (Some(url), from) => Some(Mailer::new(SmtpSettings::parse(
+                &url.0,
+                from.as_deref().unwrap_or_default(),
+            )?)?),
+            (None, Some(_)) => bail!(
+                "KIZUKI_SMTP_FROM (smtp_from) is set but KIZUKI_SMTP_URL (smtp_url) is not: mail needs a server"
+            ),
+            (None, None) => None,
+        };
+        let allow = if webhook_allow.is_empty() {
+            parse_allow_list(&self.webhook_allow)?
+        } else {
+            parse_allow_list(webhook_allow)?
+        };
+        Ok(Delivery {
+            mailer,
+            webhooks: WebhookSender::new(WebhookSettings {
+                allow,
+                ..WebhookSettings::default()
+            }),
+        })
     }
 }
 
@@ -347,6 +414,72 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("time_zone")
+        );
+    }
+
+    #[tokio::test]
+    async fn delivery_settings_are_read_and_named() {
+        let cfg: FileConfig = toml::from_str(
+            "smtp_url = 'smtp://u:hunter2@127.0.0.1:2525'\nsmtp_from = 'Kizuki <kizuki@example.jp>'\nwebhook_allow = ['10.0.5.20/32']",
+        )
+        .unwrap();
+        assert!(!format!("{cfg:?}").contains("hunter2"));
+        let delivery = cfg.delivery(None, None, &[]).unwrap();
+        let mailer = delivery.mailer.unwrap();
+        assert_eq!(mailer.settings().server(), "127.0.0.1:2525");
+        assert!(
+            delivery
+                .webhooks
+                .settings()
+                .allow
+                .permits("10.0.5.20".parse().unwrap())
+        );
+        // A flag wins over the file.
+        let delivery = cfg
+            .delivery(
+                Some(Secret("smtps://mail.example.jp".into())),
+                None,
+                &["192.168.1.0/24".to_owned()],
+            )
+            .unwrap();
+        assert_eq!(
+            delivery.mailer.unwrap().settings().server(),
+            "mail.example.jp:465"
+        );
+        assert!(
+            !delivery
+                .webhooks
+                .settings()
+                .allow
+                .permits("10.0.5.20".parse().unwrap())
+        );
+
+        let none = FileConfig::default().delivery(None, None, &[]).unwrap();
+        assert!(none.mailer.is_none());
+        let err = FileConfig::default()
+            .delivery(None, Some("kizuki@example.jp".into()), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("KIZUKI_SMTP_URL"), "{err}");
+        let err = FileConfig::default()
+            .delivery(
+                Some(Secret("smtp://u:hunter2@mail.example.jp".into())),
+                Some("k@example.jp".into()),
+                &[],
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("KIZUKI_SMTP_URL") && !err.contains("hunter2"),
+            "{err}"
+        );
+        let err = FileConfig::default()
+            .delivery(None, None, &["intranet".to_owned()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("KIZUKI_WEBHOOK_ALLOW") && err.contains("intranet"),
+            "{err}"
         );
     }
 

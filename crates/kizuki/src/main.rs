@@ -54,6 +54,18 @@ enum Command {
         /// PEM private key of --tls-cert (overrides tls_key).
         #[arg(long, env = "KIZUKI_TLS_KEY")]
         tls_key: Option<PathBuf>,
+        /// Mail server for notifications: smtp://HOST[:PORT] (plain),
+        /// smtp://USER:PASSWORD@HOST[:587]?tls=starttls (STARTTLS required) or
+        /// smtps://USER:PASSWORD@HOST[:465] (implicit TLS); overrides smtp_url.
+        #[arg(long, env = "KIZUKI_SMTP_URL", hide_env_values = true)]
+        smtp_url: Option<config::Secret>,
+        /// Sender of notification mail, e.g. "Kizuki <kizuki@example.jp>" (overrides smtp_from).
+        #[arg(long, env = "KIZUKI_SMTP_FROM")]
+        smtp_from: Option<String>,
+        /// Address ranges webhooks may reach although private or loopback, comma-separated
+        /// CIDRs, e.g. 10.0.5.20/32 (overrides webhook_allow).
+        #[arg(long, env = "KIZUKI_WEBHOOK_ALLOW", value_delimiter = ',')]
+        webhook_allow: Vec<String>,
     },
     /// Database maintenance.
     Db {
@@ -258,9 +270,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             listen,
             tls_cert,
             tls_key,
+            smtp_url,
+            smtp_from,
+            webhook_allow,
         } => {
             let tls = file.tls_files(tls_cert, tls_key)?;
-            serve(&cli.database, &file, &listen, tls).await
+            // Bad delivery settings stop start-up, naming the setting.
+            let delivery = file.delivery(smtp_url, smtp_from, &webhook_allow)?;
+            serve(&cli.database, &file, &listen, tls, delivery).await
         }
         Command::Db {
             command: DbCommand::Migrate,
@@ -393,6 +410,7 @@ async fn serve(
     file: &FileConfig,
     listen: &str,
     tls_files: Option<(PathBuf, PathBuf)>,
+    delivery: kizuki_server::delivery::Delivery,
 ) -> anyhow::Result<ExitCode> {
     // A bad certificate or key stops start-up before anything else is touched.
     let tls = tls_files
@@ -407,7 +425,15 @@ async fn serve(
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
     }
-    let state = state_with(database, file, tls.is_some()).await?;
+    let mut state = state_with(database, file, tls.is_some()).await?;
+    match &delivery.mailer {
+        Some(mailer) => {
+            let smtp = mailer.settings();
+            tracing::info!(server = %smtp.server(), security = ?smtp.security, from = %smtp.from, "notification mail is configured");
+        }
+        None => tracing::info!("notification mail is off: KIZUKI_SMTP_URL is not set"),
+    }
+    state.delivery = Arc::new(delivery);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;

@@ -1,0 +1,617 @@
+//! The real senders against real services: e-mail through an aiosmtpd server
+//! (`tests/fixtures/smtp_sink.py`, Python) and webhooks to an axum receiver on 127.0.0.1.
+//! No mocks: bytes go over TCP and are read back by an independent parser (Python's `email`
+//! package for mail, serde_json and `kizuki_notify::webhook::verify` for webhooks).
+//!
+//! Without a Python that can import `aiosmtpd` the mail tests say so and pass, unless
+//! `KIZUKI_REQUIRE_SMTP=1` (set by `.ci/run`), when they fail. `KIZUKI_SMTP_PYTHON` names the
+//! interpreter to use; otherwise `python3` and `/usr/bin/python3` are tried.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly by design
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::IntoResponse;
+use jiff::{SignedDuration, Timestamp};
+use kizuki_domain::incident::{Category, Phase};
+use kizuki_notify::retry::{Outcome, Verdict};
+use kizuki_notify::webhook::{self, ChatMessage, Event, EventIncident, EventType, Format};
+use kizuki_server::delivery::{
+    DeliveryError, Mailer, OutgoingEmail, Recipient, SmtpSettings, WebhookSender, WebhookSettings,
+    parse_allow_list,
+};
+use serde_json::Value;
+
+// ---------------------------------------------------------------- SMTP
+
+const SUBJECT: &str = "【重要】ランサムウェア感染の疑い";
+const BODY: &str = "ファイルサーバで暗号化されたファイルが見つかりました。\nDay 1 09:12 に検知。";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn python_with_aiosmtpd() -> Option<String> {
+    let mut candidates = Vec::new();
+    if let Ok(p) = std::env::var("KIZUKI_SMTP_PYTHON") {
+        candidates.push(p);
+    }
+    candidates.extend(["python3".to_owned(), "/usr/bin/python3".to_owned()]);
+    let found = candidates.into_iter().find(|python| {
+        Command::new(python)
+            .args(["-c", "import aiosmtpd"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var("KIZUKI_REQUIRE_SMTP").as_deref() != Ok("1"),
+            "KIZUKI_REQUIRE_SMTP=1 but no Python here can import aiosmtpd (set KIZUKI_SMTP_PYTHON)"
+        );
+        eprintln!("SMTP tests skipped: no Python with aiosmtpd (pip install aiosmtpd)");
+    }
+    found
+}
+
+/// A running aiosmtpd sink; killed when dropped.
+struct Sink {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Sink {
+    fn start(python: &str, auth: Option<(&str, &str)>) -> Sink {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smtp_sink.py");
+        let mut cmd = Command::new(python);
+        cmd.arg(script)
+            .args(["--port", &port.to_string()])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some((user, password)) = auth {
+            cmd.args(["--user", user, "--password", password]);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "the SMTP sink did not start");
+        Sink { child, port, dir }
+    }
+
+    fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// The messages stored so far, in order, as Python decoded them.
+    fn messages(&self) -> Vec<(Value, Vec<u8>)> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|p| {
+                let json: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+                let raw = std::fs::read(p.with_extension("eml")).unwrap();
+                (json, raw)
+            })
+            .collect()
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn mailer(url: &str) -> Mailer {
+    let mut settings = SmtpSettings::parse(url, "Kizuki 通知 <kizuki@example.jp>").unwrap();
+    settings.connect_timeout = Duration::from_secs(5);
+    settings.send_timeout = Duration::from_secs(10);
+    Mailer::new(settings).unwrap()
+}
+
+fn email(id: i64, html: Option<&str>) -> OutgoingEmail {
+    OutgoingEmail {
+        notification_id: id,
+        to: Recipient {
+            address: "ciso@example.jp".into(),
+            name: Some("情報 太郎".into()),
+        },
+        subject: SUBJECT.into(),
+        text: BODY.into(),
+        html: html.map(str::to_owned),
+    }
+}
+
+fn lines(text: &Value) -> String {
+    text.as_str()
+        .unwrap()
+        .replace("\r\n", "\n")
+        .trim_end()
+        .to_owned()
+}
+
+fn headers_of(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    text.split("\r\n\r\n").next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn mail_arrives_readable_with_a_stable_message_id() {
+    let Some(python) = python_with_aiosmtpd() else {
+        return;
+    };
+    let sink = Sink::start(&python, None);
+    let mailer = mailer(&sink.url());
+    mailer.send(email(7, None)).await.unwrap();
+    // A resend after a crash: same notification, same Message-ID.
+    mailer.send(email(7, None)).await.unwrap();
+    mailer
+        .send(email(
+            8,
+            Some("<p>ファイルサーバで<strong>暗号化</strong></p>"),
+        ))
+        .await
+        .unwrap();
+
+    let got = sink.messages();
+    assert_eq!(got.len(), 3);
+    let (first, raw) = &got[0];
+    assert_eq!(first["mail_from"], "kizuki@example.jp");
+    assert_eq!(first["rcpt_tos"], serde_json::json!(["ciso@example.jp"]));
+    assert_eq!(first["subject"], SUBJECT);
+    assert_eq!(first["to"], "情報 太郎 <ciso@example.jp>");
+    assert_eq!(first["from"], "Kizuki 通知 <kizuki@example.jp>");
+    // Mail is CRLF on the wire; the receiver sees the same lines.
+    assert_eq!(lines(&first["text"]), BODY);
+    assert_eq!(first["html"], Value::Null);
+    assert_eq!(first["auto_submitted"], "auto-generated");
+    assert_eq!(
+        first["message_id"], "<notification-7.kizuki@example.jp>",
+        "derived from the notification id"
+    );
+    assert_eq!(
+        got[1].0["message_id"], first["message_id"],
+        "stable on resend"
+    );
+    assert_ne!(got[2].0["message_id"], first["message_id"]);
+    // On the wire the headers are 7-bit: the Japanese travels as encoded words.
+    let head = headers_of(raw);
+    assert!(head.is_ascii(), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("subject: =?utf-8?"),
+        "{head}"
+    );
+
+    let (html, _) = &got[2];
+    assert_eq!(html["content_type"], "multipart/alternative");
+    assert_eq!(lines(&html["text"]), BODY);
+    assert!(
+        html["html"]
+            .as_str()
+            .unwrap()
+            .contains("<strong>暗号化</strong>"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn smtp_auth_with_the_right_and_a_wrong_password() {
+    let Some(python) = python_with_aiosmtpd() else {
+        return;
+    };
+    let sink = Sink::start(&python, Some(("alert@example.jp", "p@ss wörd:1")));
+    // Credentials in the URL are percent-encoded and decoded before AUTH.
+    let good = format!(
+        "smtp://alert%40example.jp:p%40ss%20w%C3%B6rd%3A1@127.0.0.1:{}",
+        sink.port
+    );
+    mailer(&good).send(email(1, None)).await.unwrap();
+    assert_eq!(sink.messages().len(), 1);
+
+    let bad = format!(
+        "smtp://alert%40example.jp:wrong-secret@127.0.0.1:{}",
+        sink.port
+    );
+    let err = mailer(&bad).send(email(2, None)).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(err, DeliveryError::SmtpAuthentication { code: 535, .. }),
+        "{err:?}"
+    );
+    assert!(
+        text.contains(&format!("SMTP server 127.0.0.1:{}", sink.port))
+            && text.contains("refused the user name or password"),
+        "{text}"
+    );
+    assert!(!text.contains("wrong-secret"), "{text}");
+    assert_eq!(err.verdict(), Verdict::Permanent, "a person must fix it");
+    assert_eq!(sink.messages().len(), 1, "nothing was accepted");
+}
+
+#[tokio::test]
+async fn smtp_server_that_is_down_is_retried() {
+    let port = free_port();
+    let err = mailer(&format!("smtp://127.0.0.1:{port}"))
+        .send(email(1, None))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("SMTP server 127.0.0.1:{port} refused the connection")
+    );
+    assert_eq!(err.outcome(), Outcome::ConnectionRefused);
+    assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn smtp_server_that_never_greets_times_out() {
+    // A TCP port that accepts and then says nothing.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let mut settings =
+        SmtpSettings::parse(&format!("smtp://127.0.0.1:{port}"), "kizuki@example.jp").unwrap();
+    settings.connect_timeout = Duration::from_millis(300);
+    settings.send_timeout = Duration::from_millis(500);
+    let started = Instant::now();
+    let err = Mailer::new(settings)
+        .unwrap()
+        .send(email(1, None))
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(
+        matches!(err, DeliveryError::SmtpTimeout { .. }),
+        "{err:?}: {err}"
+    );
+    assert!(err.to_string().starts_with(&format!(
+        "SMTP server 127.0.0.1:{port} did not answer within"
+    )));
+    assert!(err.is_retryable());
+    held.abort();
+}
+
+// ---------------------------------------------------------------- webhooks
+
+#[derive(Debug, Clone)]
+struct Received {
+    path: String,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+type Log = Arc<Mutex<Vec<Received>>>;
+
+/// An HTTP receiver on 127.0.0.1 that records every request and answers by path.
+async fn receiver() -> (SocketAddr, Log) {
+    let log: Log = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    async fn handle(
+        State((log, addr)): State<(Log, SocketAddr)>,
+        uri: Uri,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> axum::response::Response {
+        let path = uri.path().to_owned();
+        log.lock().unwrap().push(Received {
+            path: path.clone(),
+            headers,
+            body,
+        });
+        match path.as_str() {
+            "/fail" => (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response(),
+            "/gone" => (StatusCode::NOT_FOUND, "no_service").into_response(),
+            "/busy" => (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, "30")],
+                "slow down",
+            )
+                .into_response(),
+            "/hang" => {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                StatusCode::OK.into_response()
+            }
+            "/redirect" => (
+                StatusCode::FOUND,
+                [(header::LOCATION, format!("http://{addr}/target"))],
+            )
+                .into_response(),
+            "/big" => "x".repeat(1 << 20).into_response(),
+            _ => (StatusCode::OK, "ok").into_response(),
+        }
+    }
+    let app = Router::new()
+        .fallback(handle)
+        .with_state((Arc::clone(&log), addr));
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (addr, log)
+}
+
+fn allowing_loopback() -> WebhookSender {
+    WebhookSender::new(WebhookSettings {
+        allow: parse_allow_list(&["127.0.0.1/32"]).unwrap(),
+        connect_timeout: Duration::from_secs(2),
+        total_timeout: Duration::from_millis(500),
+        max_response_bytes: 4096,
+    })
+}
+
+const SECRET: &[u8] = b"whsec-delivery-test";
+
+fn at() -> Timestamp {
+    Timestamp::from_second(1_764_000_000).unwrap()
+}
+
+fn event() -> Event {
+    Event {
+        event: EventType::IncidentCreated,
+        incident: EventIncident {
+            id: 12,
+            title: "ランサムウェア <感染>".into(),
+            severity: 3,
+            category: Category::Ransomware,
+            phase: Phase::Triage,
+            url: "https://kizuki.example.jp/incidents/12".into(),
+        },
+        occurred_at: at(),
+        text: "レベル3のインシデントが起票されました".into(),
+    }
+}
+
+fn outgoing(format: Format) -> webhook::Outgoing {
+    let message = ChatMessage {
+        title: SUBJECT,
+        text: "ファイルサーバで暗号化 & <検知>",
+        link: Some(("開く", "https://kizuki.example.jp/incidents/12")),
+    };
+    webhook::build(format, &message, &event(), Some(SECRET), at()).unwrap()
+}
+
+#[tokio::test]
+async fn chat_and_signed_payloads_arrive_intact() {
+    let (addr, log) = receiver().await;
+    let sender = allowing_loopback();
+    for (format, path) in [
+        (Format::Slack, "/slack"),
+        (Format::Teams, "/teams"),
+        (Format::Mattermost, "/mattermost"),
+        (Format::SignedJson, "/signed"),
+    ] {
+        let out = outgoing(format);
+        let answer = sender
+            .send(&format!("http://{addr}{path}?token=abc"), &out)
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.body, "ok");
+        assert_eq!(
+            answer.outcome(),
+            Outcome::Http {
+                status: 200,
+                retry_after: None
+            }
+        );
+        let got = log.lock().unwrap().last().cloned().unwrap();
+        assert_eq!(got.path, path);
+        assert_eq!(got.headers[header::CONTENT_TYPE], "application/json");
+        assert_eq!(got.headers[header::HOST], addr.to_string());
+        let sent: Value = serde_json::from_str(&out.body).unwrap();
+        let received: Value = serde_json::from_slice(&got.body).unwrap();
+        assert_eq!(received, sent, "{format:?}");
+        match format {
+            Format::Slack => assert!(
+                received["text"].as_str().unwrap().contains(SUBJECT),
+                "{received}"
+            ),
+            Format::Mattermost => assert!(
+                received["text"].as_str().unwrap().contains(SUBJECT),
+                "{received}"
+            ),
+            Format::Teams => assert!(received.to_string().contains(SUBJECT), "{received}"),
+            Format::SignedJson => {
+                let signature = got.headers[webhook::SIGNATURE_HEADER].to_str().unwrap();
+                webhook::verify(
+                    SECRET,
+                    signature,
+                    &got.body,
+                    at(),
+                    SignedDuration::from_mins(5),
+                )
+                .unwrap();
+                assert!(
+                    webhook::verify(
+                        b"another",
+                        signature,
+                        &got.body,
+                        at(),
+                        SignedDuration::from_mins(5)
+                    )
+                    .is_err()
+                );
+                assert_eq!(received["incident"]["id"], 12);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn loopback_is_refused_without_the_allowance() {
+    let (addr, log) = receiver().await;
+    let sender = WebhookSender::default();
+    let out = outgoing(Format::Slack);
+
+    let err = sender
+        .send(&format!("http://{addr}/hook"), &out)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "refusing to call 127.0.0.1: a loopback address (allow it in KIZUKI_WEBHOOK_ALLOW)"
+    );
+    assert_eq!(err.outcome(), Outcome::TargetRefused);
+    assert!(!err.is_retryable());
+
+    // A name that resolves to loopback is judged by its addresses.
+    let err = sender
+        .send(&format!("http://localhost:{}/hook", addr.port()), &out)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with("refusing to call localhost (") && text.contains("loopback"),
+        "{text}"
+    );
+    assert!(!err.is_retryable());
+
+    // The allowance covers addresses, not the URL's other rules.
+    for url in ["ftp://127.0.0.1/x", "http://user:pw@127.0.0.1/"] {
+        let err = allowing_loopback().send(url, &out).await.unwrap_err();
+        assert_eq!(err.outcome(), Outcome::TargetRefused, "{url}: {err}");
+    }
+    assert!(
+        log.lock().unwrap().is_empty(),
+        "nothing reached the receiver"
+    );
+
+    // The same URL with the allowance goes through.
+    allowing_loopback()
+        .send(&format!("http://{addr}/hook"), &out)
+        .await
+        .unwrap();
+    assert_eq!(log.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn error_answers_sort_into_retry_and_give_up() {
+    let (addr, _log) = receiver().await;
+    let sender = allowing_loopback();
+    let out = outgoing(Format::SignedJson);
+
+    let err = sender
+        .send(&format!("http://{addr}/fail"), &out)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "webhook answered 500 Internal Server Error: boom"
+    );
+    assert!(err.is_retryable());
+
+    let err = sender
+        .send(&format!("http://{addr}/gone"), &out)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "webhook answered 404 Not Found: no_service"
+    );
+    assert_eq!(err.verdict(), Verdict::Permanent);
+
+    let err = sender
+        .send(&format!("http://{addr}/busy"), &out)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.outcome(),
+        Outcome::Http {
+            status: 429,
+            retry_after: Some(SignedDuration::from_secs(30))
+        }
+    );
+    assert!(err.is_retryable());
+
+    let answer = sender
+        .send(&format!("http://{addr}/big"), &out)
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.body.len(),
+        4096,
+        "the body is read up to the cap only"
+    );
+
+    let port = free_port();
+    let err = sender
+        .send(&format!("http://127.0.0.1:{port}/"), &out)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("webhook 127.0.0.1:{port} refused the connection")
+    );
+    assert_eq!(err.outcome(), Outcome::ConnectionRefused);
+    assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn a_hanging_receiver_times_out() {
+    let (addr, log) = receiver().await;
+    let started = Instant::now();
+    let err = allowing_loopback()
+        .send(&format!("http://{addr}/hang"), &outgoing(Format::Slack))
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(err.to_string(), "webhook did not answer within 500 ms");
+    assert!(
+        took >= Duration::from_millis(450) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
+    assert_eq!(err.outcome(), Outcome::Timeout);
+    assert!(err.is_retryable());
+    assert_eq!(log.lock().unwrap().len(), 1, "the request did arrive");
+}
+
+#[tokio::test]
+async fn redirects_are_refused_and_never_followed() {
+    let (addr, log) = receiver().await;
+    let err = allowing_loopback()
+        .send(&format!("http://{addr}/redirect"), &outgoing(Format::Slack))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with("webhook answered 302 Found, redirecting to ")
+            && text.contains(&format!("http://{addr}/target")),
+        "{text}"
+    );
+    assert_eq!(err.verdict(), Verdict::Permanent);
+    let paths: Vec<String> = log.lock().unwrap().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(paths, vec!["/redirect"], "the target was never called");
+}
