@@ -2742,6 +2742,9 @@ mod unit_tests {
         use kizuki_domain::exercise::ExerciseState;
         use kizuki_domain::incident::{Category, DetectionSource, StartBasis};
         use kizuki_domain::legal_clock::ClockKind;
+        use kizuki_domain::notification::{
+            AckVia, CallOutcome, JobKind, JobState, NotificationState,
+        };
         use kizuki_domain::party::PartyKind;
         use kizuki_domain::review::{ActionStatus, LessonCategory};
         use kizuki_domain::settings::Language;
@@ -2753,6 +2756,7 @@ mod unit_tests {
             include_str!("../migrations/0003_security.sql"),
             include_str!("../migrations/0004_review_and_exercises.sql"),
             include_str!("../migrations/0005_language_and_lane_owners.sql"),
+            include_str!("../migrations/0007_notifications.sql"),
         ]
         .concat();
         // Either `col IN ('a', 'b')` or, for a JSONB array of values, `col <@ '["a", "b"]'`.
@@ -2864,6 +2868,54 @@ mod unit_tests {
             (
                 "exercises_state_check",
                 names(ExerciseState::ALL, ExerciseState::as_str),
+            ),
+            ("jobs_kind_check", names(JobKind::ALL, JobKind::as_str)),
+            ("jobs_state_check", names(JobState::ALL, JobState::as_str)),
+            (
+                "notifications_state_check",
+                names(NotificationState::ALL, NotificationState::as_str),
+            ),
+            (
+                "notifications_ack_via_check",
+                names(AckVia::ALL, AckVia::as_str),
+            ),
+            (
+                "notifications_language_check",
+                names(Language::ALL, Language::as_str),
+            ),
+            (
+                "notifications_template_check",
+                names(TemplateKind::ALL, TemplateKind::as_str),
+            ),
+            (
+                "message_templates_kind_check",
+                names(TemplateKind::ALL, TemplateKind::as_str),
+            ),
+            (
+                "message_templates_language_check",
+                names(Language::ALL, Language::as_str),
+            ),
+            (
+                "phone_calls_outcome_check",
+                names(CallOutcome::ALL, CallOutcome::as_str),
+            ),
+            (
+                "webhook_targets_format_check",
+                names(
+                    kizuki_store::notify::FORMATS,
+                    kizuki_store::notify::format_name,
+                ),
+            ),
+            (
+                "notifications_channel_check",
+                names(
+                    &[
+                        kizuki_notify::rule::Channel::Email,
+                        kizuki_notify::rule::Channel::Webhook { webhook_id: 1 },
+                        kizuki_notify::rule::Channel::PhoneTree,
+                    ],
+                    |c| kizuki_store::notify::channel_parts(c).0,
+                ),
             ),
         ];
         for (constraint, want) in cases {
