@@ -339,7 +339,9 @@ pub(crate) async fn claim_jobs(
     if limit == 0 {
         return Ok(Vec::new());
     }
-    // One statement on the single writer connection: nothing can claim in between.
+    // One statement in a write transaction (`BEGIN IMMEDIATE` on the single writer
+    // connection): nothing, not even another process on the same file, claims in between.
+    let mut tx = s.begin().await?;
     let rows: Vec<JobRow> = sqlx::query_as(sql(format!(
         "UPDATE jobs SET state = 'running', lease_owner = ?1, lease_until = ?2, \
          attempts = attempts + 1 \
@@ -352,9 +354,10 @@ pub(crate) async fn claim_jobs(
     .bind(micros(lease_end(now, lease)))
     .bind(micros(now))
     .bind(i64::from(limit))
-    .fetch_all(&s.write)
+    .fetch_all(&mut *tx)
     .await
     .map_err(db)?;
+    tx.commit().await.map_err(db)?;
     let mut jobs = all(rows, JobRow::into_domain)?;
     jobs.sort_by_key(|j| (j.run_at, j.id));
     Ok(jobs)
