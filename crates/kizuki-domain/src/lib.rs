@@ -15,6 +15,7 @@ pub mod evidence;
 pub mod exercise;
 pub mod incident;
 pub mod legal_clock;
+pub mod notification;
 pub mod observable;
 pub mod party;
 pub mod review;

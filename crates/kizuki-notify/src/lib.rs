@@ -6,9 +6,10 @@
 //! is tried again ([`retry`]), which escalation step is due ([`escalation`]), who is on call
 //! ([`oncall`]) and whether an acknowledgement link is genuine ([`ack`]).
 //!
-//! Everything that touches the world lives in `kizuki-server`: the durable job table (rows
-//! claimed with `FOR UPDATE SKIP LOCKED`, so each send and escalation runs exactly once across
-//! replicas and survives restarts), SMTP, HTTP, DNS resolution and the clock. Keeping the
+//! Everything that touches the world lives elsewhere: the durable job table in `kizuki-store`
+//! (rows claimed with `FOR UPDATE SKIP LOCKED`, so each send and escalation runs exactly once
+//! across replicas and survives restarts), SMTP, HTTP, DNS resolution and the clock in
+//! `kizuki-server`. Keeping the
 //! decisions here, as pure functions of their inputs, means every rule about who is told and
 //! when can be tested exhaustively without a network, a database or a sleeping test; and a
 //! job that is retried after a crash asks the same question and gets the same answer.

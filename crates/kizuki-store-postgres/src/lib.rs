@@ -26,6 +26,7 @@
 //!
 //! TLS to PostgreSQL is not compiled in yet (`sslmode=require` URLs will fail to connect).
 
+mod notify;
 mod playbooks;
 mod review;
 mod rows;
@@ -41,6 +42,7 @@ use kizuki_domain::evidence::{CustodyAction, CustodyEvent, EvidenceItem, NewEvid
 use kizuki_domain::exercise::{ExerciseActionRecord, ExerciseRecord};
 use kizuki_domain::incident::{ExerciseFilter, Incident, IncidentFields, IncidentFilter, Phase};
 use kizuki_domain::legal_clock::{LegalClock, LegalClockFields};
+use kizuki_domain::notification::{AckVia, JobState};
 use kizuki_domain::observable::{NewObservable, Observable, ObservableKind, SharedObservable};
 use kizuki_domain::party::{NewParty, Party, PartyKind, PartyPatch};
 use kizuki_domain::review::{
@@ -54,9 +56,15 @@ use kizuki_domain::user::{
     ApiToken, LaneOwner, LoginFailures, Member, NewSession, NewUser, Role, Session, SessionStage,
     TokenScope, User, UserCredentials,
 };
+use kizuki_notify::escalation::EscalationChain;
+use kizuki_notify::oncall::{Override, RotationSpec};
+use kizuki_notify::rule::NotificationRule;
+use kizuki_notify::template::TemplateKind;
 use kizuki_store::{
-    CustodyRecord, NewExercise, NewPlaybookVersion, Page, Result, Store, StoreError,
-    StoredPlaybook, TaskCompletion, TaskUpdate, TimelineQuery,
+    Acknowledged, CustodyRecord, FinishedJob, Job, JobEffects, JobFilter, NewExercise, NewJob,
+    NewPhoneCall, NewPlaybookVersion, Notification, Page, PhoneTreeLine, Result, Store, StoreError,
+    StoredChain, StoredPlaybook, StoredRotation, StoredRule, StoredTemplate, TaskCompletion,
+    TaskUpdate, TimelineQuery, WebhookTarget, WebhookTargetFields,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Connection, Postgres, QueryBuilder, Row};
@@ -2393,6 +2401,290 @@ impl Store for PgStore {
     async fn playbook_upload_seq(&self) -> Result<i64> {
         playbooks::playbook_upload_seq(&self.pool).await
     }
+
+    // --- job queue, notifications, phone tree, configuration (see notify.rs) ----------------
+
+    async fn enqueue_job(&self, job: &NewJob, now: Timestamp) -> Result<Job> {
+        notify::enqueue_job(&self.pool, job, now).await
+    }
+
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        lease: SignedDuration,
+        limit: u32,
+    ) -> Result<Vec<Job>> {
+        notify::claim_jobs(&self.pool, worker, now, lease, limit).await
+    }
+
+    async fn finish_job(
+        &self,
+        job_id: i64,
+        worker: &str,
+        effects: &JobEffects,
+        now: Timestamp,
+    ) -> Result<FinishedJob> {
+        notify::finish_job(&self.pool, job_id, worker, effects, now).await
+    }
+
+    async fn retry_job(
+        &self,
+        job_id: i64,
+        worker: &str,
+        next_run_at: Timestamp,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<Job> {
+        notify::release(
+            &self.pool,
+            job_id,
+            worker,
+            JobState::Queued,
+            Some(next_run_at),
+            error,
+            now,
+        )
+        .await
+    }
+
+    async fn fail_job(
+        &self,
+        job_id: i64,
+        worker: &str,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<Job> {
+        notify::release(&self.pool, job_id, worker, JobState::Dead, None, error, now).await
+    }
+
+    async fn get_job(&self, job_id: i64) -> Result<Option<Job>> {
+        notify::get_job(&self.pool, job_id).await
+    }
+
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        notify::list_jobs(&self.pool, filter).await
+    }
+
+    async fn list_notifications(&self, incident_id: i64) -> Result<Vec<Notification>> {
+        notify::list_notifications(&self.pool, incident_id).await
+    }
+
+    async fn get_notification(&self, notification_id: i64) -> Result<Option<Notification>> {
+        notify::get_notification(&self.pool, notification_id).await
+    }
+
+    async fn mark_notification_sent(
+        &self,
+        notification_id: i64,
+        now: Timestamp,
+    ) -> Result<Notification> {
+        notify::mark_notification_sent(&self.pool, notification_id, now).await
+    }
+
+    async fn mark_notification_failed(
+        &self,
+        notification_id: i64,
+        error: &str,
+    ) -> Result<Notification> {
+        notify::mark_notification_failed(&self.pool, notification_id, error).await
+    }
+
+    async fn acknowledge_notification(
+        &self,
+        notification_id: i64,
+        by: Option<i64>,
+        via: AckVia,
+        entry: Option<&TimelineEntryFields>,
+        now: Timestamp,
+    ) -> Result<Acknowledged> {
+        notify::acknowledge_notification(&self.pool, notification_id, by, via, entry, now).await
+    }
+
+    async fn incident_acknowledged_at(&self, incident_id: i64) -> Result<Option<Timestamp>> {
+        notify::incident_acknowledged_at(&self.pool, incident_id).await
+    }
+
+    async fn phone_tree(&self, incident_id: i64) -> Result<Vec<PhoneTreeLine>> {
+        notify::phone_tree(&self.pool, incident_id).await
+    }
+
+    async fn record_call(
+        &self,
+        incident_id: i64,
+        notification_id: i64,
+        expected_version: i64,
+        call: &NewPhoneCall,
+        entry: Option<&TimelineEntryFields>,
+    ) -> Result<PhoneTreeLine> {
+        notify::record_call(
+            &self.pool,
+            incident_id,
+            notification_id,
+            expected_version,
+            call,
+            entry,
+        )
+        .await
+    }
+
+    async fn create_rule(&self, rule: &NotificationRule, now: Timestamp) -> Result<StoredRule> {
+        notify::create_rule(&self.pool, rule, now).await
+    }
+
+    async fn get_rule(&self, rule_id: i64) -> Result<Option<StoredRule>> {
+        notify::get_rule(&self.pool, rule_id).await
+    }
+
+    async fn list_rules(&self) -> Result<Vec<StoredRule>> {
+        notify::list_rules(&self.pool).await
+    }
+
+    async fn update_rule(
+        &self,
+        rule_id: i64,
+        expected_version: i64,
+        rule: &NotificationRule,
+        now: Timestamp,
+    ) -> Result<StoredRule> {
+        notify::update_rule(&self.pool, rule_id, expected_version, rule, now).await
+    }
+
+    async fn delete_rule(&self, rule_id: i64, expected_version: i64) -> Result<()> {
+        notify::delete_versioned(
+            &self.pool,
+            "notification_rules",
+            "notification rule",
+            rule_id,
+            expected_version,
+        )
+        .await
+    }
+
+    async fn escalation_chain(&self) -> Result<Option<StoredChain>> {
+        notify::escalation_chain(&self.pool).await
+    }
+
+    async fn save_escalation_chain(
+        &self,
+        expected_version: i64,
+        chain: &EscalationChain,
+        by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<StoredChain> {
+        notify::save_escalation_chain(&self.pool, expected_version, chain, by, now).await
+    }
+
+    async fn get_template(&self, kind: TemplateKind, language: Language) -> Result<StoredTemplate> {
+        notify::get_template(&self.pool, kind, language).await
+    }
+
+    async fn list_templates(&self) -> Result<Vec<StoredTemplate>> {
+        notify::list_templates(&self.pool).await
+    }
+
+    async fn save_template(
+        &self,
+        kind: TemplateKind,
+        language: Language,
+        expected_version: i64,
+        subject: &str,
+        body: &str,
+        by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<StoredTemplate> {
+        notify::save_template(
+            &self.pool,
+            kind,
+            language,
+            expected_version,
+            subject,
+            body,
+            by,
+            now,
+        )
+        .await
+    }
+
+    async fn reset_template(&self, kind: TemplateKind, language: Language) -> Result<bool> {
+        notify::reset_template(&self.pool, kind, language).await
+    }
+
+    async fn create_rotation(&self, spec: &RotationSpec, now: Timestamp) -> Result<StoredRotation> {
+        notify::create_rotation(&self.pool, spec, now).await
+    }
+
+    async fn get_rotation(&self, rotation_id: i64) -> Result<Option<StoredRotation>> {
+        notify::get_rotation(&self.pool, rotation_id).await
+    }
+
+    async fn list_rotations(&self) -> Result<Vec<StoredRotation>> {
+        notify::list_rotations(&self.pool).await
+    }
+
+    async fn update_rotation(
+        &self,
+        rotation_id: i64,
+        expected_version: i64,
+        spec: &RotationSpec,
+        now: Timestamp,
+    ) -> Result<StoredRotation> {
+        notify::update_rotation(&self.pool, rotation_id, expected_version, spec, now).await
+    }
+
+    async fn delete_rotation(&self, rotation_id: i64, expected_version: i64) -> Result<()> {
+        notify::delete_versioned(
+            &self.pool,
+            "oncall_rotations",
+            "on-call rotation",
+            rotation_id,
+            expected_version,
+        )
+        .await
+    }
+
+    async fn add_rotation_override(
+        &self,
+        rotation_id: i64,
+        cover: &Override,
+        now: Timestamp,
+    ) -> Result<StoredRotation> {
+        notify::add_rotation_override(&self.pool, rotation_id, cover, now).await
+    }
+
+    async fn create_webhook_target(
+        &self,
+        fields: &WebhookTargetFields,
+        now: Timestamp,
+    ) -> Result<WebhookTarget> {
+        notify::create_webhook_target(&self.pool, fields, now).await
+    }
+
+    async fn list_webhook_targets(&self) -> Result<Vec<WebhookTarget>> {
+        notify::list_webhook_targets(&self.pool).await
+    }
+
+    async fn get_webhook_target(&self, target_id: i64) -> Result<Option<WebhookTarget>> {
+        notify::get_webhook_target(&self.pool, target_id).await
+    }
+
+    async fn webhook_secret(&self, target_id: i64) -> Result<Option<String>> {
+        notify::webhook_secret(&self.pool, target_id).await
+    }
+
+    async fn update_webhook_target(
+        &self,
+        target_id: i64,
+        expected_version: i64,
+        fields: &WebhookTargetFields,
+        now: Timestamp,
+    ) -> Result<WebhookTarget> {
+        notify::update_webhook_target(&self.pool, target_id, expected_version, fields, now).await
+    }
+
+    async fn delete_webhook_target(&self, target_id: i64) -> Result<bool> {
+        notify::delete_webhook_target(&self.pool, target_id).await
+    }
 }
 
 #[cfg(test)]
@@ -2450,6 +2742,9 @@ mod unit_tests {
         use kizuki_domain::exercise::ExerciseState;
         use kizuki_domain::incident::{Category, DetectionSource, StartBasis};
         use kizuki_domain::legal_clock::ClockKind;
+        use kizuki_domain::notification::{
+            AckVia, CallOutcome, JobKind, JobState, NotificationState,
+        };
         use kizuki_domain::party::PartyKind;
         use kizuki_domain::review::{ActionStatus, LessonCategory};
         use kizuki_domain::settings::Language;
@@ -2461,6 +2756,7 @@ mod unit_tests {
             include_str!("../migrations/0003_security.sql"),
             include_str!("../migrations/0004_review_and_exercises.sql"),
             include_str!("../migrations/0005_language_and_lane_owners.sql"),
+            include_str!("../migrations/0007_notifications.sql"),
         ]
         .concat();
         // Either `col IN ('a', 'b')` or, for a JSONB array of values, `col <@ '["a", "b"]'`.
@@ -2572,6 +2868,54 @@ mod unit_tests {
             (
                 "exercises_state_check",
                 names(ExerciseState::ALL, ExerciseState::as_str),
+            ),
+            ("jobs_kind_check", names(JobKind::ALL, JobKind::as_str)),
+            ("jobs_state_check", names(JobState::ALL, JobState::as_str)),
+            (
+                "notifications_state_check",
+                names(NotificationState::ALL, NotificationState::as_str),
+            ),
+            (
+                "notifications_ack_via_check",
+                names(AckVia::ALL, AckVia::as_str),
+            ),
+            (
+                "notifications_language_check",
+                names(Language::ALL, Language::as_str),
+            ),
+            (
+                "notifications_template_check",
+                names(TemplateKind::ALL, TemplateKind::as_str),
+            ),
+            (
+                "message_templates_kind_check",
+                names(TemplateKind::ALL, TemplateKind::as_str),
+            ),
+            (
+                "message_templates_language_check",
+                names(Language::ALL, Language::as_str),
+            ),
+            (
+                "phone_calls_outcome_check",
+                names(CallOutcome::ALL, CallOutcome::as_str),
+            ),
+            (
+                "webhook_targets_format_check",
+                names(
+                    kizuki_store::notify::FORMATS,
+                    kizuki_store::notify::format_name,
+                ),
+            ),
+            (
+                "notifications_channel_check",
+                names(
+                    &[
+                        kizuki_notify::rule::Channel::Email,
+                        kizuki_notify::rule::Channel::Webhook { webhook_id: 1 },
+                        kizuki_notify::rule::Channel::PhoneTree,
+                    ],
+                    |c| kizuki_store::notify::channel_parts(c).0,
+                ),
             ),
         ];
         for (constraint, want) in cases {

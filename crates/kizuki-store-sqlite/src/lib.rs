@@ -35,6 +35,7 @@
 //!   writer connection, which reads the sealed head, numbers and seals each record, and
 //!   moves the head: appenders queue, so the chain never forks and `seq` has no gaps.
 
+mod notify;
 mod playbooks;
 mod review;
 mod rows;
@@ -54,6 +55,7 @@ use kizuki_domain::evidence::{CustodyAction, CustodyEvent, EvidenceItem, NewEvid
 use kizuki_domain::exercise::{ExerciseActionRecord, ExerciseRecord};
 use kizuki_domain::incident::{ExerciseFilter, Incident, IncidentFields, IncidentFilter};
 use kizuki_domain::legal_clock::{ClockKind, LegalClock, LegalClockFields};
+use kizuki_domain::notification::AckVia;
 use kizuki_domain::observable::{NewObservable, Observable, ObservableKind, SharedObservable};
 use kizuki_domain::party::{NewParty, Party, PartyKind, PartyPatch};
 use kizuki_domain::review::{
@@ -67,9 +69,15 @@ use kizuki_domain::user::{
     ApiToken, LaneOwner, LoginFailures, Member, NewSession, NewUser, Role, Session, SessionStage,
     TokenScope, User, UserCredentials,
 };
+use kizuki_notify::escalation::EscalationChain;
+use kizuki_notify::oncall::{Override, RotationSpec};
+use kizuki_notify::rule::NotificationRule;
+use kizuki_notify::template::TemplateKind;
 use kizuki_store::{
-    CustodyRecord, NewExercise, NewPlaybookVersion, Page, Result, Store, StoreError,
-    StoredPlaybook, TaskCompletion, TaskUpdate, TimelineQuery,
+    Acknowledged, CustodyRecord, FinishedJob, Job, JobEffects, JobFilter, NewExercise, NewJob,
+    NewPhoneCall, NewPlaybookVersion, Notification, Page, PhoneTreeLine, Result, Store, StoreError,
+    StoredChain, StoredPlaybook, StoredRotation, StoredRule, StoredTemplate, TaskCompletion,
+    TaskUpdate, TimelineQuery, WebhookTarget, WebhookTargetFields,
 };
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
@@ -2528,5 +2536,266 @@ impl Store for SqliteStore {
 
     async fn playbook_upload_seq(&self) -> Result<i64> {
         playbooks::playbook_upload_seq(&self.read).await
+    }
+
+    // --- job queue, notifications, phone tree, configuration (see notify.rs) ----------------
+
+    async fn enqueue_job(&self, job: &NewJob, now: Timestamp) -> Result<Job> {
+        notify::enqueue_job(self, job, now).await
+    }
+
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        lease: SignedDuration,
+        limit: u32,
+    ) -> Result<Vec<Job>> {
+        notify::claim_jobs(self, worker, now, lease, limit).await
+    }
+
+    async fn finish_job(
+        &self,
+        job_id: i64,
+        worker: &str,
+        effects: &JobEffects,
+        now: Timestamp,
+    ) -> Result<FinishedJob> {
+        notify::finish_job(self, job_id, worker, effects, now).await
+    }
+
+    async fn retry_job(
+        &self,
+        job_id: i64,
+        worker: &str,
+        next_run_at: Timestamp,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<Job> {
+        notify::retry_job(self, job_id, worker, next_run_at, error, now).await
+    }
+
+    async fn fail_job(
+        &self,
+        job_id: i64,
+        worker: &str,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<Job> {
+        notify::fail_job(self, job_id, worker, error, now).await
+    }
+
+    async fn get_job(&self, job_id: i64) -> Result<Option<Job>> {
+        notify::get_job(self, job_id).await
+    }
+
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        notify::list_jobs(self, filter).await
+    }
+
+    async fn list_notifications(&self, incident_id: i64) -> Result<Vec<Notification>> {
+        notify::list_notifications(self, incident_id).await
+    }
+
+    async fn get_notification(&self, notification_id: i64) -> Result<Option<Notification>> {
+        notify::get_notification(self, notification_id).await
+    }
+
+    async fn mark_notification_sent(
+        &self,
+        notification_id: i64,
+        now: Timestamp,
+    ) -> Result<Notification> {
+        notify::mark_notification_sent(self, notification_id, now).await
+    }
+
+    async fn mark_notification_failed(
+        &self,
+        notification_id: i64,
+        error: &str,
+    ) -> Result<Notification> {
+        notify::mark_notification_failed(self, notification_id, error).await
+    }
+
+    async fn acknowledge_notification(
+        &self,
+        notification_id: i64,
+        by: Option<i64>,
+        via: AckVia,
+        entry: Option<&TimelineEntryFields>,
+        now: Timestamp,
+    ) -> Result<Acknowledged> {
+        notify::acknowledge_notification(self, notification_id, by, via, entry, now).await
+    }
+
+    async fn incident_acknowledged_at(&self, incident_id: i64) -> Result<Option<Timestamp>> {
+        notify::incident_acknowledged_at(self, incident_id).await
+    }
+
+    async fn phone_tree(&self, incident_id: i64) -> Result<Vec<PhoneTreeLine>> {
+        notify::phone_tree(self, incident_id).await
+    }
+
+    async fn record_call(
+        &self,
+        incident_id: i64,
+        notification_id: i64,
+        expected_version: i64,
+        call: &NewPhoneCall,
+        entry: Option<&TimelineEntryFields>,
+    ) -> Result<PhoneTreeLine> {
+        notify::record_call(
+            self,
+            incident_id,
+            notification_id,
+            expected_version,
+            call,
+            entry,
+        )
+        .await
+    }
+
+    async fn create_rule(&self, rule: &NotificationRule, now: Timestamp) -> Result<StoredRule> {
+        notify::create_rule(self, rule, now).await
+    }
+
+    async fn get_rule(&self, rule_id: i64) -> Result<Option<StoredRule>> {
+        notify::get_rule(self, rule_id).await
+    }
+
+    async fn list_rules(&self) -> Result<Vec<StoredRule>> {
+        notify::list_rules(self).await
+    }
+
+    async fn update_rule(
+        &self,
+        rule_id: i64,
+        expected_version: i64,
+        rule: &NotificationRule,
+        now: Timestamp,
+    ) -> Result<StoredRule> {
+        notify::update_rule(self, rule_id, expected_version, rule, now).await
+    }
+
+    async fn delete_rule(&self, rule_id: i64, expected_version: i64) -> Result<()> {
+        notify::delete_rule(self, rule_id, expected_version).await
+    }
+
+    async fn escalation_chain(&self) -> Result<Option<StoredChain>> {
+        notify::escalation_chain(self).await
+    }
+
+    async fn save_escalation_chain(
+        &self,
+        expected_version: i64,
+        chain: &EscalationChain,
+        by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<StoredChain> {
+        notify::save_escalation_chain(self, expected_version, chain, by, now).await
+    }
+
+    async fn get_template(&self, kind: TemplateKind, language: Language) -> Result<StoredTemplate> {
+        notify::get_template(self, kind, language).await
+    }
+
+    async fn list_templates(&self) -> Result<Vec<StoredTemplate>> {
+        notify::list_templates(self).await
+    }
+
+    async fn save_template(
+        &self,
+        kind: TemplateKind,
+        language: Language,
+        expected_version: i64,
+        subject: &str,
+        body: &str,
+        by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<StoredTemplate> {
+        notify::save_template(
+            self,
+            kind,
+            language,
+            expected_version,
+            subject,
+            body,
+            by,
+            now,
+        )
+        .await
+    }
+
+    async fn reset_template(&self, kind: TemplateKind, language: Language) -> Result<bool> {
+        notify::reset_template(self, kind, language).await
+    }
+
+    async fn create_rotation(&self, spec: &RotationSpec, now: Timestamp) -> Result<StoredRotation> {
+        notify::create_rotation(self, spec, now).await
+    }
+
+    async fn get_rotation(&self, rotation_id: i64) -> Result<Option<StoredRotation>> {
+        notify::get_rotation(self, rotation_id).await
+    }
+
+    async fn list_rotations(&self) -> Result<Vec<StoredRotation>> {
+        notify::list_rotations(self).await
+    }
+
+    async fn update_rotation(
+        &self,
+        rotation_id: i64,
+        expected_version: i64,
+        spec: &RotationSpec,
+        now: Timestamp,
+    ) -> Result<StoredRotation> {
+        notify::update_rotation(self, rotation_id, expected_version, spec, now).await
+    }
+
+    async fn delete_rotation(&self, rotation_id: i64, expected_version: i64) -> Result<()> {
+        notify::delete_rotation(self, rotation_id, expected_version).await
+    }
+
+    async fn add_rotation_override(
+        &self,
+        rotation_id: i64,
+        cover: &Override,
+        now: Timestamp,
+    ) -> Result<StoredRotation> {
+        notify::add_rotation_override(self, rotation_id, cover, now).await
+    }
+
+    async fn create_webhook_target(
+        &self,
+        fields: &WebhookTargetFields,
+        now: Timestamp,
+    ) -> Result<WebhookTarget> {
+        notify::create_webhook_target(self, fields, now).await
+    }
+
+    async fn list_webhook_targets(&self) -> Result<Vec<WebhookTarget>> {
+        notify::list_webhook_targets(self).await
+    }
+
+    async fn get_webhook_target(&self, target_id: i64) -> Result<Option<WebhookTarget>> {
+        notify::get_webhook_target(self, target_id).await
+    }
+
+    async fn webhook_secret(&self, target_id: i64) -> Result<Option<String>> {
+        notify::webhook_secret(self, target_id).await
+    }
+
+    async fn update_webhook_target(
+        &self,
+        target_id: i64,
+        expected_version: i64,
+        fields: &WebhookTargetFields,
+        now: Timestamp,
+    ) -> Result<WebhookTarget> {
+        notify::update_webhook_target(self, target_id, expected_version, fields, now).await
+    }
+
+    async fn delete_webhook_target(&self, target_id: i64) -> Result<bool> {
+        notify::delete_webhook_target(self, target_id).await
     }
 }

@@ -18,8 +18,10 @@
 //! A backend owns atomicity: every method that writes more than one row does so in one
 //! transaction, and `update_incident` checks the version in the same statement that writes.
 
+pub mod notify;
+
 use async_trait::async_trait;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use kizuki_domain::access::Viewer;
 use kizuki_domain::audit::{AuditEvent, AuditHead, AuditRecord, AuditSealer};
 use kizuki_domain::decision::{Decision, DecisionOutcome, NewDecision};
@@ -27,6 +29,7 @@ use kizuki_domain::evidence::{CustodyEvent, EvidenceItem, NewCustodyEvent, NewEv
 use kizuki_domain::exercise::{ExerciseActionRecord, ExerciseRecord, ExerciseSource};
 use kizuki_domain::incident::{Incident, IncidentFields, IncidentFilter};
 use kizuki_domain::legal_clock::{LegalClock, LegalClockFields};
+use kizuki_domain::notification::AckVia;
 use kizuki_domain::observable::{NewObservable, Observable, ObservableKind, SharedObservable};
 use kizuki_domain::party::{NewParty, Party, PartyPatch};
 use kizuki_domain::review::{
@@ -39,6 +42,16 @@ use kizuki_domain::timeline::{Lane, TimelineEntry, TimelineEntryFields};
 use kizuki_domain::user::{
     ApiToken, LaneOwner, LoginFailures, Member, NewSession, NewUser, Role, Session, TokenScope,
     User, UserCredentials,
+};
+use kizuki_notify::escalation::EscalationChain;
+use kizuki_notify::oncall::{Override, RotationSpec};
+use kizuki_notify::rule::NotificationRule;
+use kizuki_notify::template::TemplateKind;
+
+pub use notify::{
+    Acknowledged, EffectEntry, FinishedJob, Job, JobEffects, JobFilter, NewJob, NewNotification,
+    NewPhoneCall, Notification, PhoneCall, PhoneTreeLine, SendFailure, SendPayload, StoredChain,
+    StoredRotation, StoredRule, StoredTemplate, WebhookTarget, WebhookTargetFields,
 };
 
 /// Why a storage call failed.
@@ -76,6 +89,10 @@ pub enum StoreError {
         column: &'static str,
         reason: String,
     },
+    /// A worker reported on a job it no longer holds: its lease ran out and another worker
+    /// claimed the job, or it was finished already. Nothing was written.
+    #[error("job {job_id} is not held by worker {worker} any more")]
+    LeaseLost { job_id: i64, worker: String },
     #[error("migration failed: {0}")]
     Migration(String),
     /// The database itself failed (connection, I/O, constraint we did not expect).
@@ -625,4 +642,182 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The highest `seq` stored, 0 when nothing was uploaded: cheap enough to ask on every
     /// read of the catalogue.
     async fn playbook_upload_seq(&self) -> Result<i64>;
+
+    // --- job queue (notifications, escalations, reminders) -----------------------------------
+    // See `notify` for why this gives exactly-once effects across replicas.
+    /// Adds a job. A job whose dedupe key is already stored is not added: the stored one is
+    /// returned (whatever its state). `NotFound` for an unknown incident.
+    async fn enqueue_job(&self, job: &NewJob, now: Timestamp) -> Result<Job>;
+    /// Claims up to `limit` jobs that are due (`queued` with `run_at <= now`) or whose
+    /// worker's lease ran out (`running` with `lease_until <= now`), earliest `run_at` first:
+    /// marks them `running` for `worker` until `now + lease` and counts an attempt. Two
+    /// claimers never get the same job.
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        lease: SignedDuration,
+        limit: u32,
+    ) -> Result<Vec<Job>>;
+    /// Marks a job `worker` holds (running, its lease not run out at `now`) done and writes
+    /// `effects`, in one transaction. `LeaseLost` (writing nothing) when the worker does not
+    /// hold it; `NotFound` for an unknown job; any failing effect rolls everything back.
+    async fn finish_job(
+        &self,
+        job_id: i64,
+        worker: &str,
+        effects: &JobEffects,
+        now: Timestamp,
+    ) -> Result<FinishedJob>;
+    /// Puts a job `worker` holds back in the queue to run at `next_run_at`, keeping the
+    /// error. `LeaseLost` / `NotFound` as for `finish_job`.
+    async fn retry_job(
+        &self,
+        job_id: i64,
+        worker: &str,
+        next_run_at: Timestamp,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<Job>;
+    /// Gives a job `worker` holds up (`dead`: kept and listed). `LeaseLost` / `NotFound` as
+    /// for `finish_job`.
+    async fn fail_job(&self, job_id: i64, worker: &str, error: &str, now: Timestamp)
+    -> Result<Job>;
+    async fn get_job(&self, job_id: i64) -> Result<Option<Job>>;
+    /// Jobs matching the filter, newest first (the administrators' view).
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>>;
+
+    // --- notifications -----------------------------------------------------------------------
+    /// The incident's notifications, by id.
+    async fn list_notifications(&self, incident_id: i64) -> Result<Vec<Notification>>;
+    async fn get_notification(&self, notification_id: i64) -> Result<Option<Notification>>;
+    /// Records a successful send (an acknowledged notification stays acknowledged).
+    async fn mark_notification_sent(
+        &self,
+        notification_id: i64,
+        now: Timestamp,
+    ) -> Result<Notification>;
+    /// Records a failed send and its error (an acknowledged notification stays acknowledged).
+    async fn mark_notification_failed(
+        &self,
+        notification_id: i64,
+        error: &str,
+    ) -> Result<Notification>;
+    /// Acknowledges a notification. The first acknowledgement wins and writes `entry` to the
+    /// incident's timeline in the same transaction; later ones change nothing and answer
+    /// `first: false`. `NotFound` for an unknown notification.
+    async fn acknowledge_notification(
+        &self,
+        notification_id: i64,
+        by: Option<i64>,
+        via: AckVia,
+        entry: Option<&TimelineEntryFields>,
+        now: Timestamp,
+    ) -> Result<Acknowledged>;
+    /// When the incident's first notification was acknowledged, if any was: any
+    /// acknowledgement stops the escalation chain.
+    async fn incident_acknowledged_at(&self, incident_id: i64) -> Result<Option<Timestamp>>;
+
+    // --- phone tree ------------------------------------------------------------------------
+    /// The incident's call list: its phone-tree notifications, each with its calls.
+    async fn phone_tree(&self, incident_id: i64) -> Result<Vec<PhoneTreeLine>>;
+    /// Records a call on a line if the line is still at `expected_version`, with `entry` on
+    /// the timeline, in one transaction. `Stale` if someone recorded a call meanwhile;
+    /// `NotFound` for a line that is not a phone-tree notification of this incident.
+    async fn record_call(
+        &self,
+        incident_id: i64,
+        notification_id: i64,
+        expected_version: i64,
+        call: &NewPhoneCall,
+        entry: Option<&TimelineEntryFields>,
+    ) -> Result<PhoneTreeLine>;
+
+    // --- notification configuration --------------------------------------------------------
+    /// Stores a rule (its `id` is ignored and assigned), at version 1.
+    async fn create_rule(&self, rule: &NotificationRule, now: Timestamp) -> Result<StoredRule>;
+    async fn get_rule(&self, rule_id: i64) -> Result<Option<StoredRule>>;
+    /// Every rule, by id.
+    async fn list_rules(&self) -> Result<Vec<StoredRule>>;
+    /// Rewrites a rule still at `expected_version`; `Stale` otherwise, `NotFound` if gone.
+    async fn update_rule(
+        &self,
+        rule_id: i64,
+        expected_version: i64,
+        rule: &NotificationRule,
+        now: Timestamp,
+    ) -> Result<StoredRule>;
+    /// Deletes a rule still at `expected_version`; `Stale` / `NotFound` otherwise.
+    async fn delete_rule(&self, rule_id: i64, expected_version: i64) -> Result<()>;
+    /// The organisation's escalation chain, `None` until one is saved.
+    async fn escalation_chain(&self) -> Result<Option<StoredChain>>;
+    /// Saves the chain if it is still at `expected_version` (0 for the first save).
+    async fn save_escalation_chain(
+        &self,
+        expected_version: i64,
+        chain: &EscalationChain,
+        by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<StoredChain>;
+    /// The stored template, or the built-in one (version 0) when none is stored.
+    async fn get_template(&self, kind: TemplateKind, language: Language) -> Result<StoredTemplate>;
+    /// Every kind in every language, stored or built-in, in `TemplateKind::ALL` and
+    /// `Language::ALL` order.
+    async fn list_templates(&self) -> Result<Vec<StoredTemplate>>;
+    /// Saves a template (already parsed by the server) if it is still at `expected_version`
+    /// (0 while it is the built-in one).
+    #[allow(clippy::too_many_arguments)]
+    async fn save_template(
+        &self,
+        kind: TemplateKind,
+        language: Language,
+        expected_version: i64,
+        subject: &str,
+        body: &str,
+        by: Option<i64>,
+        now: Timestamp,
+    ) -> Result<StoredTemplate>;
+    /// Goes back to the built-in template; `false` if it was the built-in one already.
+    async fn reset_template(&self, kind: TemplateKind, language: Language) -> Result<bool>;
+    async fn create_rotation(&self, spec: &RotationSpec, now: Timestamp) -> Result<StoredRotation>;
+    async fn get_rotation(&self, rotation_id: i64) -> Result<Option<StoredRotation>>;
+    /// Every rotation, by id.
+    async fn list_rotations(&self) -> Result<Vec<StoredRotation>>;
+    /// Rewrites a rotation still at `expected_version`; `Stale` / `NotFound` otherwise.
+    async fn update_rotation(
+        &self,
+        rotation_id: i64,
+        expected_version: i64,
+        spec: &RotationSpec,
+        now: Timestamp,
+    ) -> Result<StoredRotation>;
+    async fn delete_rotation(&self, rotation_id: i64, expected_version: i64) -> Result<()>;
+    /// Appends an override whatever the version (two people covering different nights do
+    /// not undo each other) and bumps the version. `NotFound` for an unknown rotation.
+    async fn add_rotation_override(
+        &self,
+        rotation_id: i64,
+        cover: &Override,
+        now: Timestamp,
+    ) -> Result<StoredRotation>;
+    async fn create_webhook_target(
+        &self,
+        fields: &WebhookTargetFields,
+        now: Timestamp,
+    ) -> Result<WebhookTarget>;
+    /// Every target, by id, without secrets.
+    async fn list_webhook_targets(&self) -> Result<Vec<WebhookTarget>>;
+    async fn get_webhook_target(&self, target_id: i64) -> Result<Option<WebhookTarget>>;
+    /// The signing secret, for the sender only.
+    async fn webhook_secret(&self, target_id: i64) -> Result<Option<String>>;
+    /// Rewrites a target still at `expected_version` (a `None` secret keeps the stored one).
+    async fn update_webhook_target(
+        &self,
+        target_id: i64,
+        expected_version: i64,
+        fields: &WebhookTargetFields,
+        now: Timestamp,
+    ) -> Result<WebhookTarget>;
+    /// `false` if there was no such target. Notifications sent through it keep its id.
+    async fn delete_webhook_target(&self, target_id: i64) -> Result<bool>;
 }
