@@ -25,6 +25,7 @@ pub mod delivery;
 pub mod error;
 pub mod extract;
 pub mod hunting;
+pub mod notify;
 pub mod playbooks;
 pub mod rate_limit;
 pub mod security_headers;
@@ -62,6 +63,8 @@ pub struct AppState {
     pub hashing: Arc<tokio::sync::Semaphore>,
     /// The e-mail and webhook senders (e-mail only when `KIZUKI_SMTP_URL` is set).
     pub delivery: Arc<delivery::Delivery>,
+    /// The notification worker's settings and the key of acknowledgement links.
+    pub notify: Arc<notify::NotifySettings>,
 }
 
 impl AppState {
@@ -81,6 +84,7 @@ impl AppState {
             Arc::clone(&store),
         ));
         Self {
+            notify: Arc::new(notify::NotifySettings::new(&audit_key)),
             audit: audit::AuditLog::new(Arc::clone(&store), audit_key, Arc::clone(&clock)),
             store,
             clock,
