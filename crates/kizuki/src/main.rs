@@ -448,9 +448,24 @@ async fn serve(
         redact_url(database)
     );
     let store = std::sync::Arc::clone(&state.store);
+    // One notification worker per process; it finishes its current run on shutdown.
+    let (stop_worker, stop_rx) = tokio::sync::watch::channel(false);
+    let worker_name = kizuki_server::notify::worker_name(&state);
+    let worker = tokio::spawn(kizuki_server::notify::run_worker(
+        state.clone(),
+        worker_name,
+        stop_rx,
+    ));
     match &tls {
         Some(tls) => kizuki_server::serve_tls(listener, state, tls, shutdown_signal()).await?,
         None => kizuki_server::serve(listener, state, shutdown_signal()).await?,
+    }
+    let _ = stop_worker.send(true);
+    if tokio::time::timeout(std::time::Duration::from_secs(60), worker)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the notification worker did not stop in time; its jobs will be reclaimed");
     }
     store.close().await;
     tracing::info!("kizuki stopped");
@@ -524,6 +539,8 @@ async fn incident(
                 .store
                 .create_incident(&fields, &clocks, None, now)
                 .await?;
+            // Queued here, sent by the worker of a running `kizuki serve`.
+            kizuki_server::notify::incident_opened(&state, &incident).await;
             security_cmd::audit(
                 state.store.as_ref(),
                 file,

@@ -183,10 +183,12 @@ pub async fn create_incident(
         settings.start_basis,
     )?;
     let clocks = statutory_clock_fields(&fields.impact, fields.aware_at);
-    Ok(state
+    let incident = state
         .store
         .create_incident(&fields, &clocks, Some(user_id), now)
-        .await?)
+        .await?;
+    crate::notify::incident_opened(state, &incident).await;
+    Ok(incident)
 }
 
 /// Applies `patch` to incident `id` if nobody changed it since `patch.version` was read
@@ -215,6 +217,8 @@ pub async fn update_incident(
         .store
         .update_incident(id, expected, &fields, &clocks, state.clock.now())
         .await?;
+    // A changed impact may have started new statutory clocks.
+    crate::notify::schedule_clock_reminders(state, id).await;
     Ok(updated)
 }
 

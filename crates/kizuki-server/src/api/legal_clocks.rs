@@ -51,6 +51,7 @@ pub async fn add(
     let incident = load_incident(&state, id).await?;
     let fields = new.into_fields(&incident.impact, incident.aware_at)?;
     let clock = state.store.add_legal_clock(id, &fields).await?;
+    crate::notify::schedule_clock_reminders(&state, id).await;
     Ok((StatusCode::CREATED, Json(clock.read(state.clock.now()))))
 }
 

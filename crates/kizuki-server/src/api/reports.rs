@@ -134,5 +134,6 @@ pub async fn file_suspicion(
         .store
         .create_incident(&fields, &clocks, principal.map(|p| p.user.id), now)
         .await?;
+    crate::notify::incident_opened(state, &incident).await;
     Ok(incident)
 }
