@@ -1,0 +1,367 @@
+//! The notification worker against a real SMTP server (aiosmtpd, `tests/fixtures/smtp_sink.py`)
+//! on a real store, with a fast-forwarded clock: the issue's scenario end to end.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly by design
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use kizuki_auth::audit_chain::AuditKey;
+use kizuki_domain::clock::ManualClock;
+use kizuki_domain::incident::{Category, NewIncident};
+use kizuki_domain::notification::{AckVia, NotificationState};
+use kizuki_domain::settings::OrgSettings;
+use kizuki_domain::timeline::EntrySource;
+use kizuki_domain::user::{NewUser, Role};
+use kizuki_notify::escalation::{EscalationChain, EscalationStep};
+use kizuki_notify::oncall::{Period, RotationSpec};
+use kizuki_notify::rule::{Channel, NotificationRule, Recipient};
+use kizuki_server::AppState;
+use kizuki_server::delivery::{Delivery, Mailer, SmtpSettings};
+use kizuki_server::notify::run_due;
+use kizuki_store::Store;
+use serde_json::Value;
+
+fn python_with_aiosmtpd() -> Option<String> {
+    let mut candidates = Vec::new();
+    if let Ok(p) = std::env::var("KIZUKI_SMTP_PYTHON") {
+        candidates.push(p);
+    }
+    candidates.extend(["python3".to_owned(), "/usr/bin/python3".to_owned()]);
+    let found = candidates.into_iter().find(|python| {
+        Command::new(python)
+            .args(["-c", "import aiosmtpd"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var("KIZUKI_REQUIRE_SMTP").as_deref() != Ok("1"),
+            "KIZUKI_REQUIRE_SMTP=1 but no Python here can import aiosmtpd"
+        );
+        eprintln!("SMTP tests skipped: no Python with aiosmtpd");
+    }
+    found
+}
+
+struct Sink {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Sink {
+    fn start(python: &str) -> Sink {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Sink::start_on(python, port)
+    }
+
+    fn start_on(python: &str, port: u16) -> Sink {
+        let dir = tempfile::tempdir().unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smtp_sink.py");
+        let mut child = Command::new(python)
+            .arg(script)
+            .args(["--port", &port.to_string()])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready");
+        Sink { child, port, dir }
+    }
+
+    fn messages(&self) -> Vec<Value> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|p| serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap())
+            .collect()
+    }
+
+    fn to(&self) -> Vec<String> {
+        let mut to: Vec<String> = self
+            .messages()
+            .iter()
+            .map(|m| m["rcpt_tos"][0].as_str().unwrap().to_owned())
+            .collect();
+        to.sort();
+        to
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn sqlite() -> Arc<dyn Store> {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let store = kizuki_store_sqlite::SqliteStore::connect(&format!(
+        "sqlite://{}",
+        dir.join("notify.db").display()
+    ))
+    .await
+    .unwrap();
+    store.migrate().await.unwrap();
+    Arc::new(store)
+}
+
+struct World {
+    state: AppState,
+    clock: Arc<ManualClock>,
+    commander: i64,
+}
+
+/// Commander (role), an on-call responder, a CISO (executive); a rotation with the
+/// responder, a rule "level >= 3 ransomware -> commander by e-mail", a chain "after 15 min:
+/// executives".
+async fn world(store: Arc<dyn Store>, smtp_port: u16) -> World {
+    let now: Timestamp = "2026-06-20T03:00:00Z".parse().unwrap();
+    let clock = Arc::new(ManualClock::new(now));
+    let user = |email: &str, name: &str, role| NewUser::new(email, name, role).unwrap();
+    let commander = store
+        .create_user(&user("ic@example.jp", "指揮 花子", Role::IncidentCommander), now)
+        .await
+        .unwrap();
+    let responder = store
+        .create_user(&user("oncall@example.jp", "当番 一郎", Role::Responder), now)
+        .await
+        .unwrap();
+    store
+        .create_user(&user("ciso@example.jp", "情報 太郎", Role::Executive), now)
+        .await
+        .unwrap();
+    store
+        .create_rotation(
+            &RotationSpec {
+                name: "first responders".into(),
+                members: vec![responder.id],
+                handover: "09:00".parse().unwrap(),
+                time_zone: "Asia/Tokyo".into(),
+                period: Period::Weekly,
+                start_date: "2026-06-01".parse().unwrap(),
+                overrides: vec![],
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    store
+        .create_rule(
+            &NotificationRule {
+                id: 0,
+                name: "ransomware to the commander".into(),
+                enabled: true,
+                min_severity: 3,
+                categories: vec![Category::Ransomware],
+                on_reports: false,
+                recipients: vec![Recipient::Role {
+                    role: Role::IncidentCommander,
+                }],
+                channels: vec![Channel::Email],
+                template_id: "new_incident".into(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    store
+        .save_escalation_chain(
+            0,
+            &EscalationChain {
+                steps: vec![EscalationStep {
+                    recipients: vec![Recipient::Role {
+                        role: Role::Executive,
+                    }],
+                    channels: vec![Channel::Email],
+                    after_minutes: 15,
+                }],
+            },
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    let mut state = AppState::new(
+        store,
+        clock.clone(),
+        OrgSettings::default(),
+        kizuki_playbook::Library::builtin().unwrap(),
+        kizuki_reference::Library::builtin().unwrap(),
+        AuditKey::generate(&mut rand::rng()),
+    );
+    let mut smtp = SmtpSettings::parse(
+        &format!("smtp://127.0.0.1:{smtp_port}"),
+        "Kizuki <kizuki@example.jp>",
+    )
+    .unwrap();
+    smtp.connect_timeout = std::time::Duration::from_secs(2);
+    state.delivery = Arc::new(Delivery {
+        mailer: Some(Mailer::new(smtp).unwrap()),
+        webhooks: Default::default(),
+    });
+    World {
+        state,
+        clock,
+        commander: commander.id,
+    }
+}
+
+async fn open_ransomware(w: &World) -> i64 {
+    let new: NewIncident = serde_json::from_value(serde_json::json!({
+        "title": "ファイルサーバ暗号化",
+        "category": "ransomware",
+        "severity": 3
+    }))
+    .unwrap();
+    kizuki_server::api::incidents::create_incident(&w.state, w.commander, new)
+        .await
+        .unwrap()
+        .id
+}
+
+/// Runs the worker until nothing is due at the current time.
+async fn drain(w: &World, worker: &str) {
+    for _ in 0..10 {
+        if run_due(&w.state, worker, w.clock.now()).await == 0 {
+            return;
+        }
+    }
+}
+
+#[tokio::test]
+async fn on_call_and_commander_then_ciso_after_the_delay() {
+    let Some(python) = python_with_aiosmtpd() else {
+        return;
+    };
+    let sink = Sink::start(&python);
+    let w = world(sqlite().await, sink.port).await;
+    let id = open_ransomware(&w).await;
+    drain(&w, "worker-a").await;
+    assert_eq!(sink.to(), vec!["ic@example.jp", "oncall@example.jp"]);
+    for m in sink.messages() {
+        let subject = m["subject"].as_str().unwrap();
+        assert!(subject.contains("レベル3") && subject.contains("ファイルサーバ暗号化"), "{subject}");
+        let text = m["text"].as_str().unwrap();
+        assert!(text.contains("http://127.0.0.1:8080/ack/v1."), "{text}");
+    }
+    // Nobody acknowledges; 14 minutes: nothing yet; 15: the CISO.
+    w.clock.advance(SignedDuration::from_mins(14));
+    drain(&w, "worker-a").await;
+    assert_eq!(sink.messages().len(), 2);
+    w.clock.advance(SignedDuration::from_mins(1));
+    drain(&w, "worker-a").await;
+    assert_eq!(
+        sink.to(),
+        vec!["ciso@example.jp", "ic@example.jp", "oncall@example.jp"]
+    );
+    let timeline = w
+        .state
+        .store
+        .list_timeline(id, &Default::default())
+        .await
+        .unwrap();
+    let texts: Vec<&str> = timeline
+        .iter()
+        .filter(|e| e.source == EntrySource::Notification)
+        .map(|e| e.text.as_str())
+        .collect();
+    assert!(texts.iter().any(|t| t.contains("当番 一郎")), "{texts:?}");
+    assert!(texts.iter().any(|t| t.contains("15 分")), "{texts:?}");
+    assert!(texts.iter().filter(|t| t.contains("メールを送信しました")).count() == 3, "{texts:?}");
+}
+
+#[tokio::test]
+async fn acknowledging_stops_the_escalation() {
+    let Some(python) = python_with_aiosmtpd() else {
+        return;
+    };
+    let sink = Sink::start(&python);
+    let w = world(sqlite().await, sink.port).await;
+    let id = open_ransomware(&w).await;
+    drain(&w, "worker-a").await;
+    let first = w.state.store.list_notifications(id).await.unwrap()[0].id;
+    w.state
+        .store
+        .acknowledge_notification(first, None, AckVia::Link, None, w.clock.now())
+        .await
+        .unwrap();
+    w.clock.advance(SignedDuration::from_hours(2));
+    drain(&w, "worker-a").await;
+    assert_eq!(sink.messages().len(), 2, "no escalation after an acknowledgement");
+}
+
+#[tokio::test]
+async fn smtp_down_is_retried_and_delivered_later() {
+    let Some(python) = python_with_aiosmtpd() else {
+        return;
+    };
+    // Reserve a port, leave it closed, start the sink there later.
+    let mut sink = Sink::start(&python);
+    let port = sink.port;
+    let _ = sink.child.kill();
+    let _ = sink.child.wait();
+    let w = world(sqlite().await, port).await;
+    let id = open_ransomware(&w).await;
+    drain(&w, "worker-a").await;
+    let ns = w.state.store.list_notifications(id).await.unwrap();
+    assert_eq!(ns.len(), 2);
+    for n in &ns {
+        assert_eq!(n.state, NotificationState::Failed);
+        assert!(
+            n.last_error.as_deref().unwrap().contains("refused the connection"),
+            "{n:?}"
+        );
+    }
+    // The server comes up; after the back-off the retry delivers.
+    sink = Sink::start_on(&python, port);
+    w.clock.advance(SignedDuration::from_mins(2));
+    drain(&w, "worker-a").await;
+    assert_eq!(sink.to(), vec!["ic@example.jp", "oncall@example.jp"]);
+    for n in w.state.store.list_notifications(id).await.unwrap() {
+        assert_eq!(n.state, NotificationState::Sent);
+    }
+}
+
+#[tokio::test]
+async fn two_workers_send_each_message_once() {
+    let Some(python) = python_with_aiosmtpd() else {
+        return;
+    };
+    let sink = Sink::start(&python);
+    let w = Arc::new(world(sqlite().await, sink.port).await);
+    for _ in 0..3 {
+        open_ransomware(&w).await;
+    }
+    for _ in 0..5 {
+        let (a, b) = (Arc::clone(&w), Arc::clone(&w));
+        let ta = tokio::spawn(async move { run_due(&a.state, "worker-a", a.clock.now()).await });
+        let tb = tokio::spawn(async move { run_due(&b.state, "worker-b", b.clock.now()).await });
+        ta.await.unwrap();
+        tb.await.unwrap();
+    }
+    assert_eq!(sink.messages().len(), 6, "3 incidents x (on call + commander)");
+}
