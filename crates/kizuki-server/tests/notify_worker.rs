@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use kizuki_auth::audit_chain::AuditKey;
-use kizuki_domain::clock::ManualClock;
+use kizuki_domain::clock::{Clock, ManualClock};
 use kizuki_domain::incident::{Category, NewIncident};
 use kizuki_domain::notification::{AckVia, NotificationState};
 use kizuki_domain::settings::OrgSettings;
@@ -143,11 +143,17 @@ async fn world(store: Arc<dyn Store>, smtp_port: u16) -> World {
     let clock = Arc::new(ManualClock::new(now));
     let user = |email: &str, name: &str, role| NewUser::new(email, name, role).unwrap();
     let commander = store
-        .create_user(&user("ic@example.jp", "指揮 花子", Role::IncidentCommander), now)
+        .create_user(
+            &user("ic@example.jp", "指揮 花子", Role::IncidentCommander),
+            now,
+        )
         .await
         .unwrap();
     let responder = store
-        .create_user(&user("oncall@example.jp", "当番 一郎", Role::Responder), now)
+        .create_user(
+            &user("oncall@example.jp", "当番 一郎", Role::Responder),
+            now,
+        )
         .await
         .unwrap();
     store
@@ -264,7 +270,10 @@ async fn on_call_and_commander_then_ciso_after_the_delay() {
     assert_eq!(sink.to(), vec!["ic@example.jp", "oncall@example.jp"]);
     for m in sink.messages() {
         let subject = m["subject"].as_str().unwrap();
-        assert!(subject.contains("レベル3") && subject.contains("ファイルサーバ暗号化"), "{subject}");
+        assert!(
+            subject.contains("レベル3") && subject.contains("ファイルサーバ暗号化"),
+            "{subject}"
+        );
         let text = m["text"].as_str().unwrap();
         assert!(text.contains("http://127.0.0.1:8080/ack/v1."), "{text}");
     }
@@ -291,7 +300,14 @@ async fn on_call_and_commander_then_ciso_after_the_delay() {
         .collect();
     assert!(texts.iter().any(|t| t.contains("当番 一郎")), "{texts:?}");
     assert!(texts.iter().any(|t| t.contains("15 分")), "{texts:?}");
-    assert!(texts.iter().filter(|t| t.contains("メールを送信しました")).count() == 3, "{texts:?}");
+    assert!(
+        texts
+            .iter()
+            .filter(|t| t.contains("メールを送信しました"))
+            .count()
+            == 3,
+        "{texts:?}"
+    );
 }
 
 #[tokio::test]
@@ -311,7 +327,11 @@ async fn acknowledging_stops_the_escalation() {
         .unwrap();
     w.clock.advance(SignedDuration::from_hours(2));
     drain(&w, "worker-a").await;
-    assert_eq!(sink.messages().len(), 2, "no escalation after an acknowledgement");
+    assert_eq!(
+        sink.messages().len(),
+        2,
+        "no escalation after an acknowledgement"
+    );
 }
 
 #[tokio::test]
@@ -332,7 +352,10 @@ async fn smtp_down_is_retried_and_delivered_later() {
     for n in &ns {
         assert_eq!(n.state, NotificationState::Failed);
         assert!(
-            n.last_error.as_deref().unwrap().contains("refused the connection"),
+            n.last_error
+                .as_deref()
+                .unwrap()
+                .contains("refused the connection"),
             "{n:?}"
         );
     }
@@ -363,5 +386,9 @@ async fn two_workers_send_each_message_once() {
         ta.await.unwrap();
         tb.await.unwrap();
     }
-    assert_eq!(sink.messages().len(), 6, "3 incidents x (on call + commander)");
+    assert_eq!(
+        sink.messages().len(),
+        6,
+        "3 incidents x (on call + commander)"
+    );
 }
