@@ -392,3 +392,129 @@ async fn two_workers_send_each_message_once() {
         "3 incidents x (on call + commander)"
     );
 }
+
+/// A receiver on 127.0.0.1: `/flaky` answers 500 once, then 200; `/hang` never answers.
+async fn receiver() -> (std::net::SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::http::StatusCode;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = Arc::new(AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let counter = Arc::clone(&hits);
+    let app = axum::Router::new()
+        .route(
+            "/flaky",
+            axum::routing::post(move || {
+                let counter = Arc::clone(&counter);
+                async move {
+                    if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                        StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        StatusCode::OK
+                    }
+                }
+            }),
+        )
+        .route(
+            "/hang",
+            axum::routing::post(|| async {
+                tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                StatusCode::OK
+            }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (addr, hits)
+}
+
+#[tokio::test]
+async fn webhook_500_is_retried_and_a_hanging_one_times_out_visibly() {
+    use kizuki_server::delivery::{WebhookSender, WebhookSettings, parse_allow_list};
+    use kizuki_store::WebhookTargetFields;
+    let (addr, hits) = receiver().await;
+    // No SMTP here: the mails fail permanently ("not configured"), the webhooks are the point.
+    let mut w = world(sqlite().await, 9).await;
+    w.state.delivery = Arc::new(Delivery {
+        mailer: None,
+        webhooks: WebhookSender::new(WebhookSettings {
+            allow: parse_allow_list(&["127.0.0.1/32"]).unwrap(),
+            connect_timeout: std::time::Duration::from_secs(2),
+            total_timeout: std::time::Duration::from_millis(500),
+            max_response_bytes: 4096,
+        }),
+    });
+    let now = w.clock.now();
+    let mut hooks = Vec::new();
+    for path in ["flaky", "hang"] {
+        let t = w
+            .state
+            .store
+            .create_webhook_target(
+                &WebhookTargetFields {
+                    name: format!("#{path}"),
+                    format: kizuki_notify::webhook::Format::Slack,
+                    url: format!("http://{addr}/{path}"),
+                    secret: None,
+                    enabled: true,
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        hooks.push(Channel::Webhook { webhook_id: t.id });
+    }
+    w.state
+        .store
+        .create_rule(
+            &NotificationRule {
+                id: 0,
+                name: "chat".into(),
+                enabled: true,
+                min_severity: 1,
+                categories: vec![],
+                on_reports: false,
+                recipients: vec![Recipient::Role {
+                    role: Role::IncidentCommander,
+                }],
+                channels: hooks,
+                template_id: "new_incident".into(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let id = open_ransomware(&w).await;
+    drain(&w, "worker-a").await;
+    let by_address = |ns: &[kizuki_store::Notification], a: &str| {
+        ns.iter().find(|n| n.address == a).cloned().unwrap()
+    };
+    let ns = w.state.store.list_notifications(id).await.unwrap();
+    let flaky = by_address(&ns, "#flaky");
+    assert_eq!(flaky.state, NotificationState::Failed);
+    assert!(
+        flaky.last_error.as_deref().unwrap().contains("500"),
+        "{flaky:?}"
+    );
+    let hang = by_address(&ns, "#hang");
+    assert!(
+        hang.last_error
+            .as_deref()
+            .unwrap()
+            .contains("did not answer within"),
+        "{hang:?}"
+    );
+    let mail = by_address(&ns, "ic@example.jp");
+    assert!(
+        mail.last_error
+            .as_deref()
+            .unwrap()
+            .contains("e-mail is not configured (KIZUKI_SMTP_URL)"),
+        "{mail:?}"
+    );
+    // After the back-off the flaky one gets through.
+    w.clock.advance(SignedDuration::from_mins(2));
+    drain(&w, "worker-a").await;
+    let ns = w.state.store.list_notifications(id).await.unwrap();
+    assert_eq!(by_address(&ns, "#flaky").state, NotificationState::Sent);
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(by_address(&ns, "#hang").state, NotificationState::Failed);
+}
