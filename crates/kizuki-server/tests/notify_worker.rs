@@ -369,13 +369,42 @@ async fn smtp_down_is_retried_and_delivered_later() {
     }
 }
 
+/// PostgreSQL when `KIZUKI_TEST_POSTGRES_URL` names a server (required under CI).
+async fn postgres() -> Option<Arc<dyn Store>> {
+    let Ok(admin) = std::env::var("KIZUKI_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "KIZUKI_TEST_POSTGRES_URL must be set under CI"
+        );
+        eprintln!("SKIPPED: PostgreSQL half (set KIZUKI_TEST_POSTGRES_URL)");
+        return None;
+    };
+    let url = kizuki_store_postgres::create_test_database(&admin)
+        .await
+        .unwrap();
+    let store = kizuki_store_postgres::PgStore::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    Some(Arc::new(store))
+}
+
 #[tokio::test]
 async fn two_workers_send_each_message_once() {
+    two_workers(sqlite().await).await;
+}
+
+#[tokio::test]
+async fn two_workers_send_each_message_once_on_postgres() {
+    if let Some(store) = postgres().await {
+        two_workers(store).await;
+    }
+}
+
+async fn two_workers(store: Arc<dyn Store>) {
     let Some(python) = python_with_aiosmtpd() else {
         return;
     };
     let sink = Sink::start(&python);
-    let w = Arc::new(world(sqlite().await, sink.port).await);
+    let w = Arc::new(world(store, sink.port).await);
     for _ in 0..3 {
         open_ransomware(&w).await;
     }
