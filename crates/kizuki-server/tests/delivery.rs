@@ -9,10 +9,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly by design
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -31,104 +28,14 @@ use kizuki_server::delivery::{
 };
 use serde_json::Value;
 
+#[path = "support/smtp_sink.rs"]
+mod smtp_sink;
+use smtp_sink::{Sink, free_port, python_with_aiosmtpd};
+
 // ---------------------------------------------------------------- SMTP
 
 const SUBJECT: &str = "【重要】ランサムウェア感染の疑い";
 const BODY: &str = "ファイルサーバで暗号化されたファイルが見つかりました。\nDay 1 09:12 に検知。";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn python_with_aiosmtpd() -> Option<String> {
-    let mut candidates = Vec::new();
-    if let Ok(p) = std::env::var("KIZUKI_SMTP_PYTHON") {
-        candidates.push(p);
-    }
-    candidates.extend(["python3".to_owned(), "/usr/bin/python3".to_owned()]);
-    let found = candidates.into_iter().find(|python| {
-        Command::new(python)
-            .args(["-c", "import aiosmtpd"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var("KIZUKI_REQUIRE_SMTP").as_deref() != Ok("1"),
-            "KIZUKI_REQUIRE_SMTP=1 but no Python here can import aiosmtpd (set KIZUKI_SMTP_PYTHON)"
-        );
-        eprintln!("SMTP tests skipped: no Python with aiosmtpd (pip install aiosmtpd)");
-    }
-    found
-}
-
-/// A running aiosmtpd sink; killed when dropped.
-struct Sink {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Sink {
-    fn start(python: &str, auth: Option<(&str, &str)>) -> Sink {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smtp_sink.py");
-        let mut cmd = Command::new(python);
-        cmd.arg(script)
-            .args(["--port", &port.to_string()])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        if let Some((user, password)) = auth {
-            cmd.args(["--user", user, "--password", password]);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "ready", "the SMTP sink did not start");
-        Sink { child, port, dir }
-    }
-
-    fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
-    }
-
-    /// The messages stored so far, in order, as Python decoded them.
-    fn messages(&self) -> Vec<(Value, Vec<u8>)> {
-        let mut names: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        names.sort();
-        names
-            .into_iter()
-            .map(|p| {
-                let json: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
-                let raw = std::fs::read(p.with_extension("eml")).unwrap();
-                (json, raw)
-            })
-            .collect()
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn mailer(url: &str) -> Mailer {
     let mut settings = SmtpSettings::parse(url, "Kizuki 通知 <kizuki@example.jp>").unwrap();
@@ -168,7 +75,7 @@ async fn mail_arrives_readable_with_a_stable_message_id() {
     let Some(python) = python_with_aiosmtpd() else {
         return;
     };
-    let sink = Sink::start(&python, None);
+    let sink = Sink::start(&python);
     let mailer = mailer(&sink.url());
     mailer.send(email(7, None)).await.unwrap();
     // A resend after a crash: same notification, same Message-ID.
@@ -227,7 +134,11 @@ async fn smtp_auth_with_the_right_and_a_wrong_password() {
     let Some(python) = python_with_aiosmtpd() else {
         return;
     };
-    let sink = Sink::start(&python, Some(("alert@example.jp", "p@ss wörd:1")));
+    let sink = Sink::start_on(
+        &python,
+        free_port(),
+        Some(("alert@example.jp", "p@ss wörd:1")),
+    );
     // Credentials in the URL are percent-encoded and decoded before AUTH.
     let good = format!(
         "smtp://alert%40example.jp:p%40ss%20w%C3%B6rd%3A1@127.0.0.1:{}",

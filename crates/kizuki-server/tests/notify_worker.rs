@@ -3,9 +3,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly by design
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
@@ -23,99 +20,10 @@ use kizuki_server::AppState;
 use kizuki_server::delivery::{Delivery, Mailer, SmtpSettings};
 use kizuki_server::notify::run_due;
 use kizuki_store::Store;
-use serde_json::Value;
 
-fn python_with_aiosmtpd() -> Option<String> {
-    let mut candidates = Vec::new();
-    if let Ok(p) = std::env::var("KIZUKI_SMTP_PYTHON") {
-        candidates.push(p);
-    }
-    candidates.extend(["python3".to_owned(), "/usr/bin/python3".to_owned()]);
-    let found = candidates.into_iter().find(|python| {
-        Command::new(python)
-            .args(["-c", "import aiosmtpd"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var("KIZUKI_REQUIRE_SMTP").as_deref() != Ok("1"),
-            "KIZUKI_REQUIRE_SMTP=1 but no Python here can import aiosmtpd"
-        );
-        eprintln!("SMTP tests skipped: no Python with aiosmtpd");
-    }
-    found
-}
-
-struct Sink {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Sink {
-    fn start(python: &str) -> Sink {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Sink::start_on(python, port)
-    }
-
-    fn start_on(python: &str, port: u16) -> Sink {
-        let dir = tempfile::tempdir().unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smtp_sink.py");
-        let mut child = Command::new(python)
-            .arg(script)
-            .args(["--port", &port.to_string()])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "ready");
-        Sink { child, port, dir }
-    }
-
-    fn messages(&self) -> Vec<Value> {
-        let mut names: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        names.sort();
-        names
-            .into_iter()
-            .map(|p| serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap())
-            .collect()
-    }
-
-    fn to(&self) -> Vec<String> {
-        let mut to: Vec<String> = self
-            .messages()
-            .iter()
-            .map(|m| m["rcpt_tos"][0].as_str().unwrap().to_owned())
-            .collect();
-        to.sort();
-        to
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+#[path = "support/smtp_sink.rs"]
+mod smtp_sink;
+use smtp_sink::{Sink, free_port, python_with_aiosmtpd};
 
 async fn sqlite() -> Arc<dyn Store> {
     let dir = tempfile::tempdir().unwrap().keep();
@@ -268,7 +176,7 @@ async fn on_call_and_commander_then_ciso_after_the_delay() {
     let id = open_ransomware(&w).await;
     drain(&w, "worker-a").await;
     assert_eq!(sink.to(), vec!["ic@example.jp", "oncall@example.jp"]);
-    for m in sink.messages() {
+    for (m, _) in sink.messages() {
         let subject = m["subject"].as_str().unwrap();
         assert!(
             subject.contains("レベル3") && subject.contains("ファイルサーバ暗号化"),
@@ -340,10 +248,7 @@ async fn smtp_down_is_retried_and_delivered_later() {
         return;
     };
     // Reserve a port, leave it closed, start the sink there later.
-    let mut sink = Sink::start(&python);
-    let port = sink.port;
-    let _ = sink.child.kill();
-    let _ = sink.child.wait();
+    let port = free_port();
     let w = world(sqlite().await, port).await;
     let id = open_ransomware(&w).await;
     drain(&w, "worker-a").await;
@@ -360,7 +265,7 @@ async fn smtp_down_is_retried_and_delivered_later() {
         );
     }
     // The server comes up; after the back-off the retry delivers.
-    sink = Sink::start_on(&python, port);
+    let sink = Sink::start_on(&python, port, None);
     w.clock.advance(SignedDuration::from_mins(2));
     drain(&w, "worker-a").await;
     assert_eq!(sink.to(), vec!["ic@example.jp", "oncall@example.jp"]);
