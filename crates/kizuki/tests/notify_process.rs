@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use jiff::Timestamp;
+use kizuki_domain::clock::{Clock, SystemClock};
 use kizuki_domain::incident::Category;
 use kizuki_domain::notification::{JobKind, JobState};
 use kizuki_domain::timeline::EntrySource;
@@ -33,7 +33,8 @@ const ON_CALL: &str = "oncall@example.jp";
 
 /// Users, a rotation, a rule and a one-step chain, written straight into the store.
 async fn organise(store: &dyn Store) {
-    let now = Timestamp::now();
+    // The servers read the system clock, so the organisation is set up in real time too.
+    let now = SystemClock.now();
     let user = |email: &str, name: &str, role| NewUser::new(email, name, role).unwrap();
     store
         .create_user(&user(COMMANDER, "指揮 花子", Role::IncidentCommander), now)
