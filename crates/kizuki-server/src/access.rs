@@ -357,6 +357,37 @@ pub const POLICIES: &[RoutePolicy] = &[
         Role(A::WriteLegalClocks),
         R::LegalClocks,
     ),
+    // An incident's notifications; who may acknowledge which is checked by the handler.
+    rule(
+        "GET",
+        "/api/v1/incidents/{id}/notifications",
+        Role(A::ReadIncidents),
+        R::Incidents,
+    ),
+    rule(
+        "POST",
+        "/api/v1/incidents/{id}/notifications/{notification_id}/ack",
+        Role(A::ReadIncidents),
+        R::Incidents,
+    ),
+    rule(
+        "POST",
+        "/api/v1/incidents/{id}/notifications/{notification_id}/retry",
+        Role(A::ManageMembers),
+        R::Incidents,
+    ),
+    rule(
+        "GET",
+        "/api/v1/incidents/{id}/phone-tree",
+        Role(A::ReadIncidents),
+        R::Incidents,
+    ),
+    rule(
+        "POST",
+        "/api/v1/incidents/{id}/phone-tree/{notification_id}/calls",
+        Role(A::ManageMembers),
+        R::Incidents,
+    ),
     // Reference material.
     rule(
         "GET",

@@ -9,6 +9,7 @@ use jiff::{SignedDuration, Timestamp};
 use kizuki_auth::audit_chain::AuditKey;
 use kizuki_domain::clock::{Clock, ManualClock};
 use kizuki_domain::incident::{Category, NewIncident};
+use kizuki_domain::notification::CallOutcome;
 use kizuki_domain::notification::{AckVia, NotificationState};
 use kizuki_domain::settings::OrgSettings;
 use kizuki_domain::timeline::EntrySource;
@@ -17,6 +18,7 @@ use kizuki_notify::escalation::{EscalationChain, EscalationStep};
 use kizuki_notify::oncall::{Period, RotationSpec};
 use kizuki_notify::rule::{Channel, NotificationRule, Recipient};
 use kizuki_server::AppState;
+use kizuki_server::api::notifications::{NewCall, acknowledge_in_ui, send_again, tick_off_call};
 use kizuki_server::delivery::{Delivery, Mailer, SmtpSettings};
 use kizuki_server::notify::run_due;
 use kizuki_store::Store;
@@ -272,6 +274,305 @@ async fn smtp_down_is_retried_and_delivered_later() {
     for n in w.state.store.list_notifications(id).await.unwrap() {
         assert_eq!(n.state, NotificationState::Sent);
     }
+}
+
+async fn set_severity(w: &World, id: i64, severity: u8) {
+    let current = w.state.store.get_incident(id).await.unwrap().unwrap();
+    let patch: kizuki_domain::incident::IncidentPatch = serde_json::from_value(
+        serde_json::json!({ "version": current.version, "severity": severity }),
+    )
+    .unwrap();
+    kizuki_server::api::incidents::update_incident(&w.state, id, patch)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn raising_the_level_tells_only_those_the_new_level_adds() {
+    let Some(python) = python_with_aiosmtpd() else {
+        return;
+    };
+    let sink = Sink::start(&python);
+    let w = world(sqlite().await, sink.port).await;
+    // Level 2: below the commander's rule; only the on-call responder hears.
+    let new: NewIncident = serde_json::from_value(serde_json::json!({
+        "title": "不審な暗号化",
+        "category": "ransomware",
+        "severity": 2
+    }))
+    .unwrap();
+    let id = kizuki_server::api::incidents::create_incident(&w.state, w.commander, new)
+        .await
+        .unwrap()
+        .id;
+    drain(&w, "worker-a").await;
+    assert_eq!(sink.to(), vec!["oncall@example.jp"]);
+
+    // Raised to 3: the commander now; the responder is not told twice.
+    w.clock.advance(SignedDuration::from_mins(5));
+    set_severity(&w, id, 3).await;
+    drain(&w, "worker-a").await;
+    assert_eq!(sink.to(), vec!["ic@example.jp", "oncall@example.jp"]);
+    let timeline = w
+        .state
+        .store
+        .list_timeline(id, &Default::default())
+        .await
+        .unwrap();
+    let raised: Vec<&str> = timeline
+        .iter()
+        .filter(|e| e.source == EntrySource::Notification && e.text.contains("レベル3"))
+        .map(|e| e.text.as_str())
+        .collect();
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert!(raised[0].contains("指揮 花子"), "{raised:?}");
+    assert!(!raised[0].contains("当番 一郎"), "{raised:?}");
+
+    // Down and up again: nobody new, nothing sent.
+    set_severity(&w, id, 2).await;
+    set_severity(&w, id, 3).await;
+    drain(&w, "worker-a").await;
+    assert_eq!(sink.messages().len(), 2);
+}
+
+async fn person(w: &World, email: &str) -> kizuki_domain::user::User {
+    w.state
+        .store
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.email == email)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_broken_template_fails_visibly_and_is_sent_again_once_fixed() {
+    let Some(python) = python_with_aiosmtpd() else {
+        return;
+    };
+    let sink = Sink::start(&python);
+    let w = world(sqlite().await, sink.port).await;
+    // Saved behind the validation's back (as an older version might have): a field that
+    // does not exist.
+    w.state
+        .store
+        .save_template(
+            kizuki_notify::template::TemplateKind::NewIncident,
+            kizuki_domain::settings::Language::Ja,
+            0,
+            "{{incident_title}}",
+            "{{no_such_field}}",
+            None,
+            w.clock.now(),
+        )
+        .await
+        .unwrap();
+    let id = open_ransomware(&w).await;
+    drain(&w, "worker-a").await;
+    assert!(sink.messages().is_empty());
+    let failed = w.state.store.list_notifications(id).await.unwrap();
+    assert_eq!(failed.len(), 2);
+    for n in &failed {
+        assert_eq!(n.state, NotificationState::Failed);
+        let error = n.last_error.as_deref().unwrap();
+        assert!(error.contains("no_such_field"), "{error}");
+    }
+    let timeline = w
+        .state
+        .store
+        .list_timeline(id, &Default::default())
+        .await
+        .unwrap();
+    assert!(
+        timeline
+            .iter()
+            .any(|e| e.source == EntrySource::Notification && e.text.contains("no_such_field")),
+        "the failure is on the timeline"
+    );
+
+    // The administrator puts the built-in text back and sends both again.
+    w.state
+        .store
+        .reset_template(
+            kizuki_notify::template::TemplateKind::NewIncident,
+            kizuki_domain::settings::Language::Ja,
+        )
+        .await
+        .unwrap();
+    for n in &failed {
+        send_again(&w.state, id, n.id).await.unwrap();
+        // Asking twice before the worker runs queues one send.
+        send_again(&w.state, id, n.id).await.unwrap();
+    }
+    drain(&w, "worker-a").await;
+    assert_eq!(sink.to(), vec!["ic@example.jp", "oncall@example.jp"]);
+    for n in w.state.store.list_notifications(id).await.unwrap() {
+        assert_eq!(n.state, NotificationState::Sent);
+        // Sent now: nothing to send again.
+        let err = send_again(&w.state, id, n.id).await.unwrap_err();
+        assert!(err.to_string().contains("only a failed one"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn acknowledging_in_kizuki_is_for_the_person_told_or_a_commander() {
+    let Some(python) = python_with_aiosmtpd() else {
+        return;
+    };
+    let sink = Sink::start(&python);
+    let w = world(sqlite().await, sink.port).await;
+    let id = open_ransomware(&w).await;
+    drain(&w, "worker-a").await;
+    let ciso = person(&w, "ciso@example.jp").await;
+    let on_call = person(&w, "oncall@example.jp").await;
+    let notifications = w.state.store.list_notifications(id).await.unwrap();
+    let theirs = notifications
+        .iter()
+        .find(|n| n.user_id == Some(on_call.id))
+        .unwrap();
+    // Someone else's notification: refused, nothing changes.
+    let err = acknowledge_in_ui(&w.state, &ciso, id, theirs.id)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, kizuki_server::error::ApiError::Forbidden(_)),
+        "{err}"
+    );
+    // Another incident's id in the path: not found.
+    let err = acknowledge_in_ui(&w.state, &on_call, id + 1, theirs.id)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, kizuki_server::error::ApiError::NotFound(_)),
+        "{err}"
+    );
+    let (n, first) = acknowledge_in_ui(&w.state, &on_call, id, theirs.id)
+        .await
+        .unwrap();
+    assert!(first);
+    assert_eq!(n.state, NotificationState::Acknowledged);
+    assert_eq!(n.acknowledged_by, Some(on_call.id));
+    assert_eq!(n.ack_via, Some(AckVia::Ui));
+    let (_, again) = acknowledge_in_ui(&w.state, &on_call, id, theirs.id)
+        .await
+        .unwrap();
+    assert!(!again, "the second acknowledgement changes nothing");
+    let timeline = w
+        .state
+        .store
+        .list_timeline(id, &Default::default())
+        .await
+        .unwrap();
+    let acks: Vec<_> = timeline
+        .iter()
+        .filter(|e| e.text.contains("Kizuki で確認しました"))
+        .collect();
+    assert_eq!(acks.len(), 1);
+    assert_eq!(acks[0].actor, on_call.display_name);
+    // And the chain stops: no CISO after the delay.
+    w.clock.advance(SignedDuration::from_hours(1));
+    drain(&w, "worker-a").await;
+    assert_eq!(sink.messages().len(), 2);
+}
+
+#[tokio::test]
+async fn the_commander_ticks_off_the_phone_tree() {
+    let Some(python) = python_with_aiosmtpd() else {
+        return;
+    };
+    let sink = Sink::start(&python);
+    let w = world(sqlite().await, sink.port).await;
+    w.state
+        .store
+        .create_rule(
+            &NotificationRule {
+                id: 0,
+                name: "executives by telephone".into(),
+                enabled: true,
+                min_severity: 3,
+                categories: vec![],
+                on_reports: false,
+                recipients: vec![Recipient::Role {
+                    role: Role::Executive,
+                }],
+                channels: vec![Channel::PhoneTree],
+                template_id: "new_incident".into(),
+            },
+            w.clock.now(),
+        )
+        .await
+        .unwrap();
+    let id = open_ransomware(&w).await;
+    drain(&w, "worker-a").await;
+    let lines = w.state.store.phone_tree(id).await.unwrap();
+    assert_eq!(lines.len(), 1);
+    let line = &lines[0];
+    assert_eq!(
+        line.notification.user_id,
+        Some(person(&w, "ciso@example.jp").await.id)
+    );
+    let commander = person(&w, "ic@example.jp").await;
+    let responder = person(&w, "oncall@example.jp").await;
+    let call = |outcome, version| NewCall {
+        outcome,
+        note: "  携帯に  ".into(),
+        version,
+    };
+    let err = tick_off_call(
+        &w.state,
+        &responder,
+        id,
+        line.notification.id,
+        call(CallOutcome::Reached, line.version),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, kizuki_server::error::ApiError::Forbidden(_)),
+        "{err}"
+    );
+    let after = tick_off_call(
+        &w.state,
+        &commander,
+        id,
+        line.notification.id,
+        call(CallOutcome::NoAnswer, line.version),
+    )
+    .await
+    .unwrap();
+    assert_eq!(after.calls.len(), 1);
+    assert_eq!(after.calls[0].outcome, CallOutcome::NoAnswer);
+    assert_eq!(after.calls[0].note, "携帯に");
+    assert_eq!(after.calls[0].called_by, Some(commander.id));
+    // A second caller working from the old version is told, and the first call stays.
+    let err = tick_off_call(
+        &w.state,
+        &commander,
+        id,
+        line.notification.id,
+        call(CallOutcome::Reached, line.version),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, kizuki_server::error::ApiError::Conflict { .. }),
+        "{err}"
+    );
+    let now = w.state.store.phone_tree(id).await.unwrap();
+    assert_eq!(now[0].calls.len(), 1);
+    let timeline = w
+        .state
+        .store
+        .list_timeline(id, &Default::default())
+        .await
+        .unwrap();
+    assert!(
+        timeline
+            .iter()
+            .any(|e| e.text.contains("応答なし") && e.text.contains("携帯に")),
+        "the call is on the timeline"
+    );
 }
 
 /// PostgreSQL when `KIZUKI_TEST_POSTGRES_URL` names a server (required under CI).

@@ -117,6 +117,11 @@ const MATRIX: &[(&str, &str, Via, [bool; 8])] = &[
     ("GET",    "/api/v1/incidents/{id}/legal-clocks",                   A, [Y, Y, Y, Y, Y, Y, Y, Y]),
     ("POST",   "/api/v1/incidents/{id}/legal-clocks",                   A, [Y, Y, Y, N, Y, N, N, N]),
     ("POST",   "/api/v1/incidents/{id}/legal-clocks/{clock_id}/met",    A, [Y, Y, Y, N, Y, N, N, N]),
+    ("GET",    "/api/v1/incidents/{id}/notifications",                  A, [Y, Y, Y, Y, Y, Y, Y, Y]),
+    ("POST",   "/api/v1/incidents/{id}/notifications/{notification_id}/ack", A, [Y, Y, Y, Y, Y, Y, Y, Y]),
+    ("POST",   "/api/v1/incidents/{id}/notifications/{notification_id}/retry", A, [Y, Y, N, N, N, N, N, N]),
+    ("GET",    "/api/v1/incidents/{id}/phone-tree",                     A, [Y, Y, Y, Y, Y, Y, Y, Y]),
+    ("POST",   "/api/v1/incidents/{id}/phone-tree/{notification_id}/calls", A, [Y, Y, N, N, N, N, N, N]),
     ("GET",    "/api/v1/reference/cases",                               A, [Y, Y, Y, Y, Y, Y, N, Y]),
     ("GET",    "/api/v1/reference/cases/{case_id}",                     A, [Y, Y, Y, Y, Y, Y, N, Y]),
     ("GET",    "/api/v1/playbooks",                                     A, [Y, Y, Y, Y, Y, Y, N, Y]),
@@ -821,6 +826,7 @@ fn concrete(path: &str, f: &Fixture) -> String {
         .replace("{user_id}", &f.spare.to_string())
         .replace("{case_id}", "3")
         .replace("{lane}", "ciso_csirt")
+        .replace("{notification_id}", &MISSING.to_string())
         .replace("{session_id}", &MISSING.to_string())
         .replace("{token_id}", &MISSING.to_string());
     assert!(!uri.contains('{'), "unfilled parameter in {uri}");

@@ -89,7 +89,7 @@ fn job(row: &PgRow) -> Result<Job> {
 
 const NOTIFICATION_COLS: &str = "id, incident_id, rule_ids, escalation_step, user_id, party_id, \
      address, channel, webhook_id, language, template, state, attempts, last_error, created_at, \
-     sent_at, acknowledged_at, acknowledged_by, ack_via, calls_version";
+     sent_at, acknowledged_at, acknowledged_by, ack_via, calls_version, clock_id";
 
 fn notification(row: &PgRow) -> Result<Notification> {
     const T: &str = "notifications";
@@ -104,6 +104,7 @@ fn notification(row: &PgRow) -> Result<Notification> {
         escalation_step: step
             .map(|s| u32::try_from(s).map_err(|e| corrupt(T, "escalation_step", e)))
             .transpose()?,
+        clock_id: c.get("clock_id")?,
         user_id: c.get("user_id")?,
         party_id: c.get("party_id")?,
         address: c.get("address")?,
@@ -489,8 +490,8 @@ async fn insert_notification(
     let (channel, webhook_id) = channel_parts(n.channel);
     let row = sqlx::query(sql(format!(
         "INSERT INTO notifications (incident_id, rule_ids, escalation_step, user_id, party_id, \
-         address, channel, webhook_id, language, template, state, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11) \
+         address, channel, webhook_id, language, template, state, created_at, clock_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12) \
          RETURNING {NOTIFICATION_COLS}"
     )))
     .bind(n.incident_id)
@@ -504,6 +505,7 @@ async fn insert_notification(
     .bind(n.language.as_str())
     .bind(n.template.as_str())
     .bind(to_db_ts(now)?)
+    .bind(n.clock_id)
     .fetch_one(&mut *conn)
     .await
     .map_err(|e| match violated(&e, FOREIGN_KEY_VIOLATION) {

@@ -73,7 +73,7 @@ impl JobRow {
 
 const NOTIFICATION_COLS: &str = "id, incident_id, rule_ids, escalation_step, user_id, party_id, \
      address, channel, webhook_id, language, template, state, attempts, last_error, created_at, \
-     sent_at, acknowledged_at, acknowledged_by, ack_via, calls_version";
+     sent_at, acknowledged_at, acknowledged_by, ack_via, calls_version, clock_id";
 
 #[derive(sqlx::FromRow)]
 struct NotificationRow {
@@ -97,6 +97,7 @@ struct NotificationRow {
     acknowledged_by: Option<i64>,
     ack_via: Option<String>,
     calls_version: i64,
+    clock_id: Option<i64>,
 }
 
 impl NotificationRow {
@@ -110,6 +111,7 @@ impl NotificationRow {
                 .escalation_step
                 .map(|s| int(T, "escalation_step", s))
                 .transpose()?,
+            clock_id: self.clock_id,
             user_id: self.user_id,
             party_id: self.party_id,
             address: self.address,
@@ -555,8 +557,8 @@ async fn insert_notification(
     let (channel, webhook_id) = channel_parts(n.channel);
     sqlx::query_as::<_, NotificationRow>(sql(format!(
         "INSERT INTO notifications (incident_id, rule_ids, escalation_step, user_id, party_id, \
-         address, channel, webhook_id, language, template, state, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) RETURNING {NOTIFICATION_COLS}"
+         address, channel, webhook_id, language, template, state, created_at, clock_id) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING {NOTIFICATION_COLS}"
     )))
     .bind(n.incident_id)
     .bind(to_json("rule_ids", &n.rule_ids)?)
@@ -569,6 +571,7 @@ async fn insert_notification(
     .bind(n.language.as_str())
     .bind(n.template.as_str())
     .bind(micros(now))
+    .bind(n.clock_id)
     .fetch_one(&mut *conn)
     .await
     .map_err(db)?

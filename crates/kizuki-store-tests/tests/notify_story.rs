@@ -13,6 +13,7 @@ use std::sync::Arc;
 use jiff::civil::{date, time};
 use jiff::{SignedDuration, Timestamp};
 use kizuki_domain::incident::Category;
+use kizuki_domain::legal_clock::{ClockKind, LegalClockFields};
 use kizuki_domain::notification::{AckVia, CallOutcome, JobKind, JobState, NotificationState};
 use kizuki_domain::settings::Language;
 use kizuki_domain::timeline::{EntryKind, EntrySource, Lane, TimelineEntryFields};
@@ -50,6 +51,7 @@ fn note(incident_id: i64, channel: Channel, send_at: Option<Timestamp>) -> NewNo
         incident_id,
         rule_ids: vec![3, 5],
         escalation_step: None,
+        clock_id: None,
         user_id: None,
         party_id: None,
         address: "ciso@example.jp".into(),
@@ -349,8 +351,24 @@ async fn finishing_a_job_writes_its_effects_together(store: &dyn Store) {
 
     let mut by_user = note(inc, Channel::Email, Some(t(1)));
     by_user.user_id = Some(ciso.id);
+    // A reminder names the legal clock it is about.
+    let clock = store
+        .add_legal_clock(
+            inc,
+            &LegalClockFields {
+                kind: ClockKind::Custom,
+                name: "取引先への報告".into(),
+                due_hours: 24,
+                overdue_hours: 48,
+                started_at: t(0),
+            },
+        )
+        .await
+        .unwrap();
+    let mut reminder = note(inc, Channel::PhoneTree, None);
+    reminder.clock_id = Some(clock.id);
     let effects = JobEffects {
-        notifications: vec![by_user, note(inc, Channel::PhoneTree, None)],
+        notifications: vec![by_user, reminder],
         timeline: vec![EffectEntry {
             incident_id: inc,
             entry: step_entry("2 people to be told", t(0)),
@@ -377,6 +395,8 @@ async fn finishing_a_job_writes_its_effects_together(store: &dyn Store) {
     assert_eq!(email.language, Language::Ja);
     assert_eq!(email.template, TemplateKind::NewIncident);
     assert_eq!(email.created_at, t(0));
+    assert_eq!(email.clock_id, None);
+    assert_eq!(done.notifications[1].clock_id, Some(clock.id));
     assert_eq!(
         store.list_notifications(inc).await.unwrap(),
         done.notifications

@@ -150,6 +150,8 @@ pub struct NewNotification {
     pub rule_ids: Vec<i64>,
     /// The escalation step (0-based) that sent it, if one did.
     pub escalation_step: Option<u32>,
+    /// The legal clock a reminder is about.
+    pub clock_id: Option<i64>,
     pub user_id: Option<i64>,
     pub party_id: Option<i64>,
     /// The resolved address (e-mail, phone number, or the webhook's name), as sent.
@@ -168,6 +170,8 @@ pub struct Notification {
     pub incident_id: i64,
     pub rule_ids: Vec<i64>,
     pub escalation_step: Option<u32>,
+    /// The legal clock a reminder is about (`None` once that clock is deleted).
+    pub clock_id: Option<i64>,
     pub user_id: Option<i64>,
     pub party_id: Option<i64>,
     pub address: String,

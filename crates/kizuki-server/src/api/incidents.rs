@@ -219,6 +219,8 @@ pub async fn update_incident(
         .await?;
     // A changed impact may have started new statutory clocks.
     crate::notify::schedule_clock_reminders(state, id).await;
+    // A higher level or another category may call for more people.
+    crate::notify::incident_changed(state, &current, &updated).await;
     Ok(updated)
 }
 

@@ -15,6 +15,7 @@ pub mod incidents;
 pub mod legal_clocks;
 pub mod members;
 pub mod meta;
+pub mod notifications;
 pub mod observables;
 pub mod parties;
 pub mod playbooks;
@@ -52,6 +53,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         )
         .routes(routes!(legal_clocks::list, legal_clocks::add))
         .routes(routes!(legal_clocks::mark_met))
+        .routes(routes!(notifications::list))
+        .routes(routes!(notifications::acknowledge))
+        .routes(routes!(notifications::retry))
+        .routes(routes!(notifications::phone_tree))
+        .routes(routes!(notifications::record_call))
         .routes(routes!(reference::list))
         .routes(routes!(reference::get))
         .routes(routes!(meta::me))

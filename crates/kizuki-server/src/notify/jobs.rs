@@ -1,7 +1,5 @@
 //! Handling one claimed job of each kind.
 
-use std::collections::BTreeMap;
-
 use futures::StreamExt;
 use jiff::{SignedDuration, Timestamp};
 use kizuki_domain::incident::Incident;
@@ -362,6 +360,7 @@ async fn notifications_for(
                 incident_id: resolver.incident_id,
                 rule_ids: p.rule_ids.clone(),
                 escalation_step,
+                clock_id: None,
                 user_id: None,
                 party_id: None,
                 address: target.name.clone(),
@@ -408,6 +407,7 @@ async fn notifications_for(
                 incident_id: resolver.incident_id,
                 rule_ids: p.rule_ids.clone(),
                 escalation_step,
+                clock_id: None,
                 user_id: person.user_id,
                 party_id: person.party_id,
                 address,
@@ -498,7 +498,11 @@ async fn plan_incident(state: &AppState, p: PlanPayload) -> Result<Verdict, JobE
     let facts = IncidentFacts {
         severity: incident.severity,
         category: incident.category,
-        is_report: p.why == Why::Reported,
+        is_report: match p.why {
+            Why::Reported => true,
+            Why::Opened => false,
+            Why::Changed => super::is_untriaged_report(&incident),
+        },
     };
     let mut planned = rule::plan(&rules, &facts);
     for rotation in state.store.list_rotations().await? {
@@ -518,18 +522,42 @@ async fn plan_incident(state: &AppState, p: PlanPayload) -> Result<Verdict, JobE
         }
     }
     let mut resolver = Resolver::new(state, incident.id, now);
-    let (notifications, told) =
+    let (mut notifications, mut told) =
         notifications_for(&mut resolver, &planned, TemplateKind::NewIncident, None).await?;
     let lang = state.settings.language;
-    let text = match lang {
-        Language::Ja => format!(
-            "新しいインシデントを通知します：{}",
-            told_text(lang, &told, &resolver.missing)
+    if p.why == Why::Changed {
+        // Whoever was told already (by any earlier plan, step or reminder) is not told again.
+        let earlier = state.store.list_notifications(incident.id).await?;
+        let mut kept = Vec::new();
+        let mut kept_told = Vec::new();
+        for (n, line) in notifications.into_iter().zip(told) {
+            if !earlier
+                .iter()
+                .any(|e| e.channel == n.channel && e.address == n.address)
+            {
+                kept.push(n);
+                kept_told.push(line);
+            }
+        }
+        (notifications, told) = (kept, kept_told);
+        if notifications.is_empty() {
+            return Ok(Verdict::Finish(JobEffects::default()));
+        }
+    }
+    let told = told_text(lang, &told, &resolver.missing);
+    let text = match (p.why, lang) {
+        (Why::Changed, Language::Ja) => format!(
+            "レベル{}（{}）に変わったため、まだ知らない人に通知します：{told}",
+            incident.severity,
+            incident.category.as_str()
         ),
-        Language::En => format!(
-            "Telling about the new incident: {}",
-            told_text(lang, &told, &resolver.missing)
+        (Why::Changed, Language::En) => format!(
+            "Now level {} ({}): telling those not yet told: {told}",
+            incident.severity,
+            incident.category.as_str()
         ),
+        (_, Language::Ja) => format!("新しいインシデントを通知します：{told}"),
+        (_, Language::En) => format!("Telling about the new incident: {told}"),
     };
     let mut jobs = Vec::new();
     if let Some(chain) = state.store.escalation_chain().await?
@@ -683,7 +711,11 @@ async fn clock_reminder(state: &AppState, p: ReminderPayload) -> Result<Verdict,
             role: Role::IncidentCommander,
         };
     }
-    let (notifications, told) = notifications_for(&mut resolver, &planned, template, None).await?;
+    let (mut notifications, told) =
+        notifications_for(&mut resolver, &planned, template, None).await?;
+    for n in &mut notifications {
+        n.clock_id = Some(clock.id);
+    }
     let lang = state.settings.language;
     let text = match (p.reminder, lang) {
         (Reminder::DueSoon, Language::Ja) => format!(
@@ -1067,32 +1099,22 @@ async fn values(
     Ok(v)
 }
 
-/// The clock a reminder notification is about. A notification does not store its clock, so
-/// it is found again: the unmet clock of the incident whose reminder of this kind fell due
-/// last at or before the notification was made (ties go to the lowest id).
+/// The clock a reminder notification is about, as the notification recorded it.
 async fn reminded_clock(
     state: &AppState,
     n: &Notification,
 ) -> Result<kizuki_domain::legal_clock::LegalClock, SendError> {
-    let reminder = match n.template {
-        TemplateKind::ClockOverdue => Reminder::Overdue,
-        _ => Reminder::DueSoon,
-    };
-    let clocks = state
+    let gone =
+        || SendError::Permanent("the legal clock this reminder was about no longer exists".into());
+    let clock_id = n.clock_id.ok_or_else(gone)?;
+    state
         .store
         .list_legal_clocks(n.incident_id)
         .await
-        .map_err(|e| SendError::Permanent(format!("database error: {e}")))?;
-    let mut best: BTreeMap<(std::cmp::Reverse<Timestamp>, i64), _> = BTreeMap::new();
-    for c in clocks {
-        let at = reminder_at(&c, reminder);
-        if at <= n.created_at {
-            best.insert((std::cmp::Reverse(at), c.id), c);
-        }
-    }
-    best.into_values().next().ok_or_else(|| {
-        SendError::Permanent("the legal clock this reminder was about no longer exists".into())
-    })
+        .map_err(|e| SendError::Permanent(format!("database error: {e}")))?
+        .into_iter()
+        .find(|c| c.id == clock_id)
+        .ok_or_else(gone)
 }
 
 fn time_left(lang: Language, seconds: i64) -> String {

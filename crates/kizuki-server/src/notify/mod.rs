@@ -121,6 +121,9 @@ pub enum Why {
     Opened,
     /// A suspicion report from the form, not yet triaged: only rules with `on_reports` apply.
     Reported,
+    /// Raised to a higher level, moved to another category or triaged out of `reported`:
+    /// rules that did not match before may now. Only people not yet told are notified.
+    Changed,
 }
 
 impl Why {
@@ -128,6 +131,7 @@ impl Why {
         match self {
             Why::Opened => "opened",
             Why::Reported => "reported",
+            Why::Changed => "changed",
         }
     }
 }
@@ -209,9 +213,7 @@ pub async fn incident_opened(state: &AppState, incident: &Incident) {
     if incident.exercise {
         return;
     }
-    let why = if incident.phase == Phase::Reported
-        && incident.detection_source == DetectionSource::UserReport
-    {
+    let why = if is_untriaged_report(incident) {
         Why::Reported
     } else {
         Why::Opened
@@ -231,6 +233,48 @@ pub async fn incident_opened(state: &AppState, incident: &Incident) {
         tracing::error!(incident = incident.id, error = %e, "could not queue the incident's notifications");
     }
     schedule_clock_reminders(state, incident.id).await;
+}
+
+/// A suspicion from the report form that nobody has triaged yet: only rules written for
+/// reports apply to it.
+pub(crate) fn is_untriaged_report(incident: &Incident) -> bool {
+    incident.phase == Phase::Reported && incident.detection_source == DetectionSource::UserReport
+}
+
+/// Queues a second look at the rules when an incident became more serious or changed
+/// category: a level-2 incident raised to 4 must reach whoever level 4 asks for. Lowering the
+/// level tells nobody and recalls nothing. The dedupe key names the level and category, so
+/// going up and down and up again plans once per combination.
+pub async fn incident_changed(state: &AppState, before: &Incident, after: &Incident) {
+    if after.exercise {
+        return;
+    }
+    let raised = after.severity > before.severity;
+    let recategorised = after.category != before.category;
+    let triaged = is_untriaged_report(before) && !is_untriaged_report(after);
+    if !(raised || recategorised || triaged) {
+        return;
+    }
+    let now = state.clock.now();
+    let job = NewJob {
+        kind: JobKind::PlanIncidentNotifications,
+        payload: json(&PlanPayload {
+            incident_id: after.id,
+            why: Why::Changed,
+        }),
+        run_at: now,
+        incident_id: Some(after.id),
+        dedupe_key: Some(format!(
+            "plan:{}:changed:{}:{}:{}",
+            after.id,
+            after.severity,
+            after.category.as_str(),
+            is_untriaged_report(after)
+        )),
+    };
+    if let Err(e) = state.store.enqueue_job(&job, now).await {
+        tracing::error!(incident = after.id, error = %e, "could not queue the incident's notifications");
+    }
 }
 
 /// Queues the due-soon and overdue reminders of every unmet legal clock of the incident.
