@@ -25,6 +25,7 @@ use crate::access::{Credential, Principal, check_same_origin};
 use crate::client_addr::ClientAddr;
 
 mod account;
+mod ack;
 mod admin;
 mod admin_playbooks;
 pub mod assets;
@@ -37,6 +38,7 @@ mod incidents;
 mod library;
 mod login;
 mod new_incident;
+mod notifications;
 mod suspicion;
 mod tokens;
 
@@ -69,6 +71,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account/mfa", get(account::page))
         .route("/account/mfa/start", post(account::start))
         .route("/account/mfa/confirm", post(account::confirm))
+        .route("/ack/{token}", get(ack::show).post(ack::submit))
         .route("/report", get(suspicion::form).post(suspicion::submit))
         .route("/report/thanks", get(suspicion::thanks))
         .route("/incidents", get(board::index))
@@ -112,6 +115,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/incidents/{id}/observables",
             post(incident_team::add_observable),
+        )
+        .route(
+            "/incidents/{id}/notifications/{notification_id}/ack",
+            post(notifications::acknowledge),
+        )
+        .route(
+            "/incidents/{id}/calls/{notification_id}",
+            post(notifications::record_call),
         )
         .route("/library", get(library::index))
         .route("/library/{case}", get(library::case))

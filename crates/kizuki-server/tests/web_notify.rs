@@ -1,0 +1,598 @@
+//! The notification pages (issue #5): the signed acknowledgement link, the notifications and
+//! phone tree on the incident page, who is on call now, and the administrators' page. The real
+//! router and store, a browser simulated by cookies and `Sec-Fetch-Site`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly by design
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use jiff::{SignedDuration, Timestamp};
+use kizuki_auth::audit_chain::AuditKey;
+use kizuki_domain::clock::{Clock, ManualClock};
+use kizuki_domain::incident::NewIncident;
+use kizuki_domain::notification::{CallOutcome, JobKind, NotificationState};
+use kizuki_domain::settings::{Language, OrgSettings};
+use kizuki_domain::timeline::EntrySource;
+use kizuki_domain::user::{NewSession, NewUser, Role, SessionStage};
+use kizuki_notify::oncall::{Override, Period, RotationSpec};
+use kizuki_notify::rule::Channel;
+use kizuki_notify::template::TemplateKind;
+use kizuki_server::AppState;
+use kizuki_store::{JobEffects, NewJob, NewNotification, Store, TimelineQuery};
+use tower::ServiceExt;
+
+struct Page {
+    status: StatusCode,
+    body: String,
+}
+
+impl Page {
+    fn csrf(&self) -> String {
+        let at = self.body.find("name=\"csrf\" value=\"").unwrap() + 19;
+        self.body[at..at + self.body[at..].find('"').unwrap()].to_owned()
+    }
+}
+
+struct World {
+    app: Router,
+    state: AppState,
+    store: Arc<dyn Store>,
+    clock: Arc<ManualClock>,
+    commander: Person,
+    responder: Person,
+    colleague: Person,
+    incident: i64,
+}
+
+struct Person {
+    id: i64,
+    cookie: String,
+}
+
+async fn person(store: &Arc<dyn Store>, now: Timestamp, role: Role, name: &str) -> Person {
+    let user = store
+        .create_user(
+            &NewUser::new(&format!("{name}@example.jp"), name, role).unwrap(),
+            now,
+        )
+        .await
+        .unwrap();
+    let secret = format!("kzs_web-notify-session-{name}");
+    store
+        .create_session(
+            &NewSession {
+                user_id: user.id,
+                secret_hash: kizuki_auth::secret::hash_secret(&secret),
+                stage: SessionStage::Full,
+                expires_at: now.checked_add(SignedDuration::from_hours(8)).unwrap(),
+                address: None,
+                user_agent: "tests".into(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    Person {
+        id: user.id,
+        cookie: format!("kizuki_session={secret}"),
+    }
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let store = kizuki_store_sqlite::SqliteStore::connect(&format!(
+        "sqlite://{}",
+        dir.join("web-notify.db").display()
+    ))
+    .await
+    .unwrap();
+    store.migrate().await.unwrap();
+    let store: Arc<dyn Store> = Arc::new(store);
+    let now: Timestamp = "2026-06-20T03:00:00Z".parse().unwrap();
+    let clock = Arc::new(ManualClock::new(now));
+    let commander = person(&store, now, Role::IncidentCommander, "commander").await;
+    let responder = person(&store, now, Role::Responder, "responder").await;
+    let colleague = person(&store, now, Role::Responder, "colleague").await;
+    let state = AppState::new(
+        Arc::clone(&store),
+        clock.clone(),
+        OrgSettings::default(),
+        kizuki_playbook::Library::builtin().unwrap(),
+        kizuki_reference::Library::builtin().unwrap(),
+        AuditKey::generate(&mut rand::rng()),
+    );
+    let new: NewIncident = serde_json::from_value(serde_json::json!({
+        "title": "ファイルサーバ暗号化",
+        "category": "ransomware",
+        "severity": 3
+    }))
+    .unwrap();
+    let incident = kizuki_server::api::incidents::create_incident(&state, commander.id, new)
+        .await
+        .unwrap()
+        .id;
+    World {
+        app: kizuki_server::app(state.clone()),
+        state,
+        store,
+        clock,
+        commander,
+        responder,
+        colleague,
+        incident,
+    }
+}
+
+impl World {
+    /// Writes notifications as the worker would (through a finished job), returning their ids.
+    async fn notify(&self, to: &[(Option<i64>, &str, Channel)]) -> Vec<i64> {
+        let now = self.clock.now();
+        let job = self
+            .store
+            .enqueue_job(
+                &NewJob {
+                    kind: JobKind::PlanIncidentNotifications,
+                    payload: serde_json::json!({}),
+                    run_at: now,
+                    incident_id: Some(self.incident),
+                    dedupe_key: None,
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        let claimed = self
+            .store
+            .claim_jobs("tests", now, SignedDuration::from_mins(2), 100)
+            .await
+            .unwrap();
+        assert!(claimed.iter().any(|j| j.id == job.id));
+        let effects = JobEffects {
+            notifications: to
+                .iter()
+                .map(|(user_id, address, channel)| NewNotification {
+                    incident_id: self.incident,
+                    rule_ids: vec![],
+                    escalation_step: None,
+                    user_id: *user_id,
+                    party_id: None,
+                    address: (*address).to_owned(),
+                    channel: *channel,
+                    language: Language::En,
+                    template: TemplateKind::NewIncident,
+                    send_at: None,
+                })
+                .collect(),
+            ..JobEffects::default()
+        };
+        let finished = self
+            .store
+            .finish_job(job.id, "tests", &effects, now)
+            .await
+            .unwrap();
+        finished.notifications.iter().map(|n| n.id).collect()
+    }
+
+    fn token(&self, notification_id: i64) -> String {
+        kizuki_notify::ack::issue(
+            &self.state.notify.ack_key,
+            notification_id,
+            self.clock
+                .now()
+                .checked_add(SignedDuration::from_hours(24))
+                .unwrap(),
+        )
+    }
+
+    async fn send(&self, req: Request<Body>) -> Page {
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let body = String::from_utf8(bytes.to_vec()).unwrap_or_default();
+        if headers
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.to_str().unwrap().starts_with("text/html"))
+        {
+            let lower = body.to_lowercase();
+            assert!(
+                !lower.contains("<style") && !lower.contains(" style="),
+                "{body}"
+            );
+            for (at, _) in lower.match_indices("<script") {
+                let tag = &lower[at..at + lower[at..].find('>').unwrap()];
+                assert!(tag.contains(" src="), "an inline script:\n{body}");
+            }
+        }
+        Page { status, body }
+    }
+
+    async fn get(&self, uri: &str, cookie: Option<&str>) -> Page {
+        let mut req = Request::builder().uri(uri);
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        self.send(req.body(Body::empty()).unwrap()).await
+    }
+
+    async fn post(
+        &self,
+        uri: &str,
+        cookie: Option<&str>,
+        site: &str,
+        form: &[(&str, &str)],
+    ) -> Page {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", site);
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        self.send(req.body(Body::from(body)).unwrap()).await
+    }
+
+    async fn notification_entries(&self) -> Vec<String> {
+        self.store
+            .list_timeline(self.incident, &TimelineQuery::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.source == EntrySource::Notification)
+            .map(|e| e.text)
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn the_link_shows_a_button_and_only_the_post_acknowledges() {
+    let w = world().await;
+    let ids = w
+        .notify(&[(Some(w.responder.id), "responder@example.jp", Channel::Email)])
+        .await;
+    let token = w.token(ids[0]);
+    let uri = format!("/ack/{token}");
+
+    // A scanner (or the person) opening the link changes nothing.
+    for _ in 0..2 {
+        let page = w.get(&uri, None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(
+            page.body.contains("ファイルサーバ暗号化"),
+            "names the incident"
+        );
+        assert!(
+            page.body.contains("I have seen it"),
+            "in the message's language"
+        );
+        assert!(page.body.contains(&format!("action=\"{uri}\"")));
+        assert!(!page.body.contains("responder@example.jp"), "no address");
+    }
+    let n = w.store.get_notification(ids[0]).await.unwrap().unwrap();
+    assert_eq!(n.acknowledged_at, None);
+    assert_ne!(n.state, NotificationState::Acknowledged);
+    // In Japanese on request.
+    let page = w.get(&format!("{uri}?lang=ja"), None).await;
+    assert!(page.body.contains("確認しました"), "{}", page.body);
+
+    // A post from another site is refused and changes nothing.
+    let page = w.post(&uri, None, "cross-site", &[]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        w.store
+            .get_notification(ids[0])
+            .await
+            .unwrap()
+            .unwrap()
+            .acknowledged_at,
+        None
+    );
+    assert!(w.notification_entries().await.is_empty());
+
+    // The button acknowledges, for the recipient, and the timeline says so.
+    w.clock.advance(SignedDuration::from_mins(3));
+    let page = w.post(&uri, None, "same-origin", &[]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("your acknowledgement is recorded"));
+    assert!(
+        page.body
+            .contains("Acknowledged by responder at 2026-06-20 12:03")
+    );
+    let n = w.store.get_notification(ids[0]).await.unwrap().unwrap();
+    assert_eq!(n.state, NotificationState::Acknowledged);
+    assert_eq!(n.acknowledged_by, Some(w.responder.id));
+    assert!(
+        w.store
+            .incident_acknowledged_at(w.incident)
+            .await
+            .unwrap()
+            .is_some(),
+        "the escalation chain stops"
+    );
+    let entries = w.notification_entries().await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(entries[0].contains("responder"), "{entries:?}");
+    let page = w
+        .get(
+            &format!("/incidents/{}?lang=en", w.incident),
+            Some(&w.commander.cookie),
+        )
+        .await;
+    // The timeline is written in the organisation's language (Japanese by default).
+    assert!(page.body.contains("通知のリンクから"), "{}", page.body);
+
+    // Pressing again (or a second tab) says who was first and writes nothing more.
+    w.clock.advance(SignedDuration::from_mins(5));
+    let page = w.post(&uri, None, "same-origin", &[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("already acknowledged"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("Acknowledged by responder at 2026-06-20 12:03")
+    );
+    assert_eq!(w.notification_entries().await.len(), 1);
+    // And the link now shows no button.
+    let page = w.get(&uri, None).await;
+    assert!(
+        !page
+            .body
+            .contains("<button type=\"submit\" class=\"primary\">")
+    );
+    assert!(page.body.contains("already acknowledged"));
+}
+
+#[tokio::test]
+async fn a_tampered_or_expired_link_is_refused() {
+    let w = world().await;
+    let ids = w
+        .notify(&[
+            (Some(w.responder.id), "responder@example.jp", Channel::Email),
+            (Some(w.colleague.id), "colleague@example.jp", Channel::Email),
+        ])
+        .await;
+    let token = w.token(ids[0]);
+    // Another notification's id under the first one's signature.
+    let forged = token.replacen(&format!("v1.{}.", ids[0]), &format!("v1.{}.", ids[1]), 1);
+    assert_ne!(forged, token);
+    let mut flipped = token.clone().into_bytes();
+    let last = flipped.len() - 1;
+    flipped[last] = if flipped[last] == b'0' { b'1' } else { b'0' };
+    let flipped = String::from_utf8(flipped).unwrap();
+    for bad in [forged.as_str(), flipped.as_str(), "v1.1.2", "nonsense"] {
+        let uri = format!("/ack/{bad}?lang=en");
+        let page = w.get(&uri, None).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(page.body.contains("This link is not valid"), "{bad}");
+        let page = w.post(&uri, None, "same-origin", &[]).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    // Eight days later the genuine link has expired.
+    w.clock.advance(SignedDuration::from_hours(8 * 24));
+    let uri = format!("/ack/{token}?lang=en");
+    let page = w.get(&uri, None).await;
+    assert_eq!(page.status, StatusCode::GONE);
+    assert!(page.body.contains("This link has expired"));
+    let page = w.post(&uri, None, "same-origin", &[]).await;
+    assert_eq!(page.status, StatusCode::GONE);
+    for id in ids {
+        let n = w.store.get_notification(id).await.unwrap().unwrap();
+        assert_eq!(n.acknowledged_at, None);
+    }
+    assert!(w.notification_entries().await.is_empty());
+}
+
+#[tokio::test]
+async fn the_incident_page_lists_notifications_and_acknowledges_ones_own() {
+    let w = world().await;
+    let ids = w
+        .notify(&[
+            (Some(w.responder.id), "responder@example.jp", Channel::Email),
+            (Some(w.colleague.id), "colleague@example.jp", Channel::Email),
+        ])
+        .await;
+    w.store
+        .mark_notification_failed(ids[1], "SMTP said 550 no such mailbox")
+        .await
+        .unwrap();
+    let uri = format!("/incidents/{}?lang=en", w.incident);
+    let page = w.get(&uri, Some(&w.responder.cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("id=\"notifications\""));
+    assert!(page.body.contains("SMTP said 550 no such mailbox"));
+    assert!(page.body.contains("waiting to be sent"));
+    let own = format!("/incidents/{}/notifications/{}/ack", w.incident, ids[0]);
+    let other = format!("/incidents/{}/notifications/{}/ack", w.incident, ids[1]);
+    assert!(page.body.contains(&own), "a button for one's own");
+    assert!(!page.body.contains(&other), "none for a colleague's");
+    let csrf = page.csrf();
+
+    // Someone else's: refused.
+    let page = w
+        .post(
+            &other,
+            Some(&w.responder.cookie),
+            "same-origin",
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    // Without the CSRF token: refused.
+    let page = w
+        .post(&own, Some(&w.responder.cookie), "same-origin", &[])
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(w.notification_entries().await.is_empty());
+
+    let page = w
+        .post(
+            &own,
+            Some(&w.responder.cookie),
+            "same-origin",
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let n = w.store.get_notification(ids[0]).await.unwrap().unwrap();
+    assert_eq!(n.acknowledged_by, Some(w.responder.id));
+    assert_eq!(w.notification_entries().await.len(), 1);
+
+    // A commander may acknowledge a colleague's; the timeline names both.
+    let csrf = w.get(&uri, Some(&w.commander.cookie)).await.csrf();
+    let page = w
+        .post(
+            &other,
+            Some(&w.commander.cookie),
+            "same-origin",
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let entries = w.notification_entries().await;
+    assert_eq!(entries.len(), 2);
+    assert!(
+        entries[1].contains("commander") && entries[1].contains("colleague"),
+        "{entries:?}"
+    );
+    // Again: already acknowledged, nothing new.
+    let page = w
+        .post(
+            &other,
+            Some(&w.commander.cookie),
+            "same-origin",
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::CONFLICT);
+    assert!(page.body.contains("already acknowledged"));
+    assert_eq!(w.notification_entries().await.len(), 2);
+}
+
+#[tokio::test]
+async fn the_commander_ticks_off_the_phone_tree_and_others_cannot() {
+    let w = world().await;
+    let ids = w
+        .notify(&[(None, "+81-3-1234-5678", Channel::PhoneTree)])
+        .await;
+    let line = ids[0];
+    let uri = format!("/incidents/{}?lang=en", w.incident);
+    let call_uri = format!("/incidents/{}/calls/{line}", w.incident);
+
+    // A responder sees no call list and cannot record a call.
+    let page = w.get(&uri, Some(&w.responder.cookie)).await;
+    assert!(!page.body.contains("id=\"phone-tree\""));
+    let csrf = page.csrf();
+    let page = w
+        .post(
+            &call_uri,
+            Some(&w.responder.cookie),
+            "same-origin",
+            &[
+                ("csrf", &csrf),
+                ("version", "0"),
+                ("outcome", "reached"),
+                ("note", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(
+        w.store.phone_tree(w.incident).await.unwrap()[0]
+            .calls
+            .is_empty()
+    );
+
+    let page = w.get(&uri, Some(&w.commander.cookie)).await;
+    assert!(page.body.contains("id=\"phone-tree\""), "{}", page.body);
+    assert!(page.body.contains("href=\"tel:+81-3-1234-5678\""));
+    assert!(page.body.contains("<label for=\"call-"));
+    let csrf = page.csrf();
+    let version = w.store.phone_tree(w.incident).await.unwrap()[0]
+        .version
+        .to_string();
+
+    // No outcome: refused, the note kept.
+    let page = w
+        .post(
+            &call_uri,
+            Some(&w.commander.cookie),
+            "same-origin",
+            &[
+                ("csrf", &csrf),
+                ("version", &version),
+                ("outcome", ""),
+                ("note", "site manager's mobile"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.body.contains("site manager&#39;s mobile"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("aria-invalid=\"true\""));
+    assert!(
+        w.store.phone_tree(w.incident).await.unwrap()[0]
+            .calls
+            .is_empty()
+    );
+
+    let page = w
+        .post(
+            &call_uri,
+            Some(&w.commander.cookie),
+            "same-origin",
+            &[
+                ("csrf", &csrf),
+                ("version", &version),
+                ("outcome", "voicemail"),
+                ("note", "will call back"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let tree = w.store.phone_tree(w.incident).await.unwrap();
+    assert_eq!(tree[0].calls.len(), 1);
+    assert_eq!(tree[0].calls[0].outcome, CallOutcome::Voicemail);
+    assert_eq!(tree[0].calls[0].note, "will call back");
+    assert_eq!(tree[0].calls[0].called_by, Some(w.commander.id));
+    let entries = w.notification_entries().await;
+    assert!(
+        entries.iter().any(|e| e.contains("will call back")),
+        "{entries:?}"
+    );
+
+    // The same (now stale) version again: refused, nothing recorded twice.
+    let page = w
+        .post(
+            &call_uri,
+            Some(&w.commander.cookie),
+            "same-origin",
+            &[
+                ("csrf", &csrf),
+                ("version", &version),
+                ("outcome", "reached"),
+                ("note", ""),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::CONFLICT);
+    assert_eq!(
+        w.store.phone_tree(w.incident).await.unwrap()[0].calls.len(),
+        1
+    );
+    let page = w.get(&uri, Some(&w.commander.cookie)).await;
+    assert!(page.body.contains("left a message"), "{}", page.body);
+}
+
+/// Keeps the unused-import lints quiet until the later tests use these.
+#[allow(dead_code)]
+fn _unused(_: Override, _: Period, _: RotationSpec) {}
