@@ -593,6 +593,70 @@ async fn the_commander_ticks_off_the_phone_tree_and_others_cannot() {
     assert!(page.body.contains("left a message"), "{}", page.body);
 }
 
-/// Keeps the unused-import lints quiet until the later tests use these.
-#[allow(dead_code)]
-fn _unused(_: Override, _: Period, _: RotationSpec) {}
+#[tokio::test]
+async fn the_board_shows_who_is_on_call_now_including_an_override() {
+    let w = world().await;
+    let now = w.clock.now();
+    let rotation = w
+        .store
+        .create_rotation(
+            &RotationSpec {
+                name: "First responders".into(),
+                members: vec![w.responder.id],
+                handover: "09:00".parse().unwrap(),
+                time_zone: "Asia/Tokyo".into(),
+                period: Period::Weekly,
+                start_date: "2026-06-01".parse().unwrap(),
+                overrides: vec![],
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let page = w.get("/incidents?lang=en", Some(&w.responder.cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("On call now"), "{}", page.body);
+    assert!(page.body.contains("First responders"));
+    assert!(page.body.contains("<strong>responder</strong>"));
+    assert!(
+        page.body.contains("no hand-over planned"),
+        "one member, no override ahead"
+    );
+
+    // The colleague covers from an hour ago until 18:00 Tokyo time today.
+    w.store
+        .add_rotation_override(
+            rotation.id,
+            &Override {
+                user_id: w.colleague.id,
+                from: now.checked_sub(SignedDuration::from_hours(1)).unwrap(),
+                to: "2026-06-20T09:00:00Z".parse().unwrap(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let page = w.get("/incidents?lang=en", Some(&w.responder.cookie)).await;
+    assert!(
+        page.body.contains("<strong>colleague</strong>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("covering"));
+    assert!(page.body.contains("until 2026-06-20 18:00"));
+    assert!(!page.body.contains("<strong>responder</strong>"));
+    let page = w.get("/incidents?lang=ja", Some(&w.responder.cookie)).await;
+    assert!(page.body.contains("現在の当番"));
+    assert!(page.body.contains("2026-06-20 18:00 まで"));
+
+    // After the cover ends, the rotation's own person again.
+    // (A fresh session: the morning's one has gone idle by then.)
+    w.clock.advance(SignedDuration::from_hours(7));
+    let reader = person(&w.store, w.clock.now(), Role::Responder, "evening").await;
+    let page = w.get("/incidents?lang=en", Some(&reader.cookie)).await;
+    assert!(
+        page.body.contains("<strong>responder</strong>"),
+        "{}",
+        page.body
+    );
+}

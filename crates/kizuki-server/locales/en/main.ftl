@@ -546,3 +546,10 @@ call-outcome-reached = reached
 call-outcome-voicemail = left a message
 call-outcome-no_answer = no answer
 call-outcome-wrong_number = wrong number
+# Who is on call
+oncall-title = On call now
+oncall-until = until { $at }
+oncall-no-handover = no hand-over planned
+oncall-nobody = nobody right now
+oncall-covering = covering
+oncall-unknown-user = user #{ $id }

@@ -532,3 +532,10 @@ call-outcome-reached = つながった
 call-outcome-voicemail = 留守電に伝言
 call-outcome-no_answer = 応答なし
 call-outcome-wrong_number = 番号違い
+# 当番
+oncall-title = 現在の当番
+oncall-until = { $at } まで
+oncall-no-handover = 交代の予定なし
+oncall-nobody = 現在は不在
+oncall-covering = 代理
+oncall-unknown-user = ユーザー #{ $id }

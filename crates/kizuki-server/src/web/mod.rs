@@ -39,6 +39,7 @@ mod library;
 mod login;
 mod new_incident;
 mod notifications;
+mod oncall;
 mod suspicion;
 mod tokens;
 
