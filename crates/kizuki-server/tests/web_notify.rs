@@ -660,3 +660,421 @@ async fn the_board_shows_who_is_on_call_now_including_an_override() {
         page.body
     );
 }
+
+#[tokio::test]
+async fn only_administrators_reach_the_notification_settings() {
+    let w = world().await;
+    for who in [&w.commander, &w.responder] {
+        for uri in ["/admin/notify", "/admin/notify/templates/new_incident/en"] {
+            let page = w.get(uri, Some(&who.cookie)).await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "{uri}");
+        }
+        let page = w
+            .post(
+                "/admin/notify/templates/new_incident/en",
+                Some(&who.cookie),
+                "same-origin",
+                &[("action", "save"), ("subject", "x"), ("body", "y")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+    }
+    let page = w.get("/admin/notify", None).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "to the login page");
+    assert!(
+        w.store
+            .get_template(TemplateKind::NewIncident, Language::En)
+            .await
+            .unwrap()
+            .is_built_in()
+    );
+}
+
+#[tokio::test]
+async fn a_template_preview_names_an_unknown_field_and_save_keeps_the_text() {
+    let w = world().await;
+    let admin = person(&w.store, w.clock.now(), Role::Admin, "admin").await;
+    let uri = "/admin/notify/templates/new_incident/en";
+    let page = w.get(&format!("{uri}?lang=en"), Some(&admin.cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("<label for=\"tpl-body\">"));
+    assert!(
+        page.body.contains("{{ack_url}}"),
+        "the built-in text to start from"
+    );
+    let csrf = page.csrf();
+    let before = w
+        .store
+        .get_template(TemplateKind::NewIncident, Language::En)
+        .await
+        .unwrap();
+
+    let broken = "Hello {{recipient.nmae}},\nSee {{incident.url}} & <b>act</b>";
+    for action in ["preview", "save"] {
+        let page = w
+            .post(
+                &format!("{uri}?lang=en"),
+                Some(&admin.cookie),
+                "same-origin",
+                &[
+                    ("csrf", &csrf),
+                    ("version", "0"),
+                    ("action", action),
+                    ("subject", "[Kizuki] {{incident.title}}"),
+                    ("body", broken),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{action}");
+        assert!(
+            page.body
+                .contains("Line 1, column 7: there is no field called &#34;recipient.nmae&#34;"),
+            "{action}: {}",
+            page.body
+        );
+        assert!(page.body.contains("aria-describedby=\"tpl-body-error\""));
+        assert!(
+            page.body.contains(
+                "Hello {{recipient.nmae}},\nSee {{incident.url}} &#38; &#60;b&#62;act&#60;/b&#62;"
+            ),
+            "{action}: the text is kept as typed"
+        );
+        assert_eq!(
+            w.store
+                .get_template(TemplateKind::NewIncident, Language::En)
+                .await
+                .unwrap(),
+            before,
+            "{action} stored nothing"
+        );
+    }
+    // In Japanese, the message is Japanese.
+    let page = w
+        .post(
+            &format!("{uri}?lang=ja"),
+            Some(&admin.cookie),
+            "same-origin",
+            &[
+                ("csrf", &csrf),
+                ("version", "0"),
+                ("action", "preview"),
+                ("subject", "件名"),
+                ("body", broken),
+            ],
+        )
+        .await;
+    assert!(
+        page.body
+            .contains("「recipient.nmae」という項目はありません"),
+        "{}",
+        page.body
+    );
+
+    // A good text previews with sample facts, still without saving.
+    let good = "Hello {{recipient.name}}, see {{incident.url}}";
+    let page = w
+        .post(
+            &format!("{uri}?lang=en"),
+            Some(&admin.cookie),
+            "same-origin",
+            &[
+                ("csrf", &csrf),
+                ("version", "0"),
+                ("action", "preview"),
+                ("subject", "[Kizuki] {{incident.title}}"),
+                ("body", good),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains("Hello Hanako Yamada, see https://kizuki.example/incidents/42")
+    );
+    assert!(
+        page.body
+            .contains("[Kizuki] File server encrypted (sample)")
+    );
+    assert!(
+        w.store
+            .get_template(TemplateKind::NewIncident, Language::En)
+            .await
+            .unwrap()
+            .is_built_in()
+    );
+    // Save stores it.
+    let page = w
+        .post(
+            uri,
+            Some(&admin.cookie),
+            "same-origin",
+            &[
+                ("csrf", &csrf),
+                ("version", "0"),
+                ("action", "save"),
+                ("subject", "[Kizuki] {{incident.title}}"),
+                ("body", good),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let stored = w
+        .store
+        .get_template(TemplateKind::NewIncident, Language::En)
+        .await
+        .unwrap();
+    assert_eq!(stored.body, good);
+    assert_eq!(stored.version, 1);
+    // Saving again from the stale version 0 is refused, the text kept.
+    let page = w
+        .post(
+            &format!("{uri}?lang=en"),
+            Some(&admin.cookie),
+            "same-origin",
+            &[
+                ("csrf", &csrf),
+                ("version", "0"),
+                ("action", "save"),
+                ("subject", "Other"),
+                ("body", "Other text"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::CONFLICT, "{}", page.body);
+    assert!(page.body.contains("Other text"));
+    assert_eq!(
+        w.store
+            .get_template(TemplateKind::NewIncident, Language::En)
+            .await
+            .unwrap()
+            .body,
+        good
+    );
+}
+
+#[tokio::test]
+async fn administrators_manage_rotations_rules_and_webhooks() {
+    let w = world().await;
+    let admin = person(&w.store, w.clock.now(), Role::Admin, "admin").await;
+    let page = w.get("/admin/notify?lang=en", Some(&admin.cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("href=\"/admin/notify\""), "in the menu");
+    assert!(
+        page.body
+            .contains("href=\"/admin/notify/templates/escalation/ja\"")
+    );
+    let csrf = page.csrf();
+    let responder = w.responder.id.to_string();
+    let colleague = w.colleague.id.to_string();
+
+    // A rotation without members is refused with the name kept.
+    let page = w
+        .post(
+            "/admin/notify/rotations?lang=en",
+            Some(&admin.cookie),
+            "same-origin",
+            &[
+                ("csrf", &csrf),
+                ("rot_name", "Night desk"),
+                ("rot_period", "weekly"),
+                ("rot_handover", "09:00"),
+                ("rot_start", "2026-06-01"),
+                ("rot_zone", "Asia/Tokyo"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("value=\"Night desk\""));
+    assert!(page.body.contains("id=\"rot-member-error\""));
+    assert!(w.store.list_rotations().await.unwrap().is_empty());
+
+    let page = w
+        .post(
+            "/admin/notify/rotations",
+            Some(&admin.cookie),
+            "same-origin",
+            &[
+                ("csrf", &csrf),
+                ("rot_name", "Night desk"),
+                ("rot_member", &responder),
+                ("rot_member", &colleague),
+                ("rot_period", "weekly"),
+                ("rot_handover", "09:00"),
+                ("rot_start", "2026-06-01"),
+                ("rot_zone", "Asia/Tokyo"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let rotations = w.store.list_rotations().await.unwrap();
+    assert_eq!(rotations.len(), 1);
+    assert_eq!(
+        rotations[0].spec.members,
+        vec![w.responder.id, w.colleague.id]
+    );
+    let rid = rotations[0].id;
+
+    // An override whose end is before its start: refused beside the field.
+    let ov = format!("/admin/notify/rotations/{rid}/overrides?lang=en");
+    let page = w
+        .post(
+            &ov,
+            Some(&admin.cookie),
+            "same-origin",
+            &[
+                ("csrf", &csrf),
+                ("ov_user", &colleague),
+                ("ov_from", "2026-06-20T18:00"),
+                ("ov_to", "2026-06-20T08:00"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("The end must be after the start."));
+    assert!(page.body.contains("value=\"2026-06-20T18:00\""));
+    let page = w
+        .post(
+            &ov,
+            Some(&admin.cookie),
+            "same-origin",
+            &[
+                ("csrf", &csrf),
+                ("ov_user", &colleague),
+                ("ov_from", "2026-06-20T08:00"),
+                ("ov_to", "2026-06-20T18:00"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let spec = w.store.get_rotation(rid).await.unwrap().unwrap().spec;
+    assert_eq!(spec.overrides.len(), 1);
+    assert_eq!(spec.overrides[0].user_id, w.colleague.id);
+    assert_eq!(
+        spec.overrides[0].from,
+        "2026-06-19T23:00:00Z".parse::<Timestamp>().unwrap(),
+        "read in the organisation's zone"
+    );
+    let page = w.get("/admin/notify?lang=en", Some(&admin.cookie)).await;
+    assert!(
+        page.body.contains("On call now: colleague"),
+        "{}",
+        page.body
+    );
+
+    // A webhook with a bad address is refused; a good one is stored without showing a secret.
+    let page = w
+        .post(
+            "/admin/notify/webhooks?lang=en",
+            Some(&admin.cookie),
+            "same-origin",
+            &[
+                ("csrf", &csrf),
+                ("hook_name", "SOC chat"),
+                ("hook_format", "slack"),
+                ("hook_url", "ftp://chat.example/hook"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("id=\"hook-url-error\""));
+    assert!(page.body.contains("value=\"ftp://chat.example/hook\""));
+    let page = w
+        .post(
+            "/admin/notify/webhooks",
+            Some(&admin.cookie),
+            "same-origin",
+            &[
+                ("csrf", &csrf),
+                ("hook_name", "SOC chat"),
+                ("hook_format", "signed_json"),
+                ("hook_url", "https://chat.example/hook"),
+                ("hook_secret", "a-long-shared-secret-value"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let hooks = w.store.list_webhook_targets().await.unwrap();
+    assert_eq!(hooks.len(), 1);
+    assert!(hooks[0].has_secret);
+    let page = w.get("/admin/notify?lang=en", Some(&admin.cookie)).await;
+    assert!(!page.body.contains("a-long-shared-secret-value"));
+
+    // A rule: on call of the rotation, by e-mail and the webhook.
+    let page = w
+        .post(
+            "/admin/notify/rules?lang=en",
+            Some(&admin.cookie),
+            "same-origin",
+            &[
+                ("csrf", &csrf),
+                ("rule_name", "Ransomware to the desk"),
+                ("rule_min_severity", "3"),
+                ("rule_recipient", &format!("oncall:{rid}")),
+                ("rule_category", "ransomware"),
+                ("rule_template", "new_incident"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "no channel");
+    assert!(page.body.contains("id=\"rule-channel-error\""));
+    assert!(page.body.contains("value=\"Ransomware to the desk\""));
+    let page = w
+        .post(
+            "/admin/notify/rules",
+            Some(&admin.cookie),
+            "same-origin",
+            &[
+                ("csrf", &csrf),
+                ("rule_name", "Ransomware to the desk"),
+                ("rule_min_severity", "3"),
+                ("rule_recipient", &format!("oncall:{rid}")),
+                ("rule_channel", "email"),
+                ("rule_channel", &format!("webhook:{}", hooks[0].id)),
+                ("rule_category", "ransomware"),
+                ("rule_template", "new_incident"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let rules = w.store.list_rules().await.unwrap();
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0].rule.channels.len(), 2);
+    let page = w.get("/admin/notify?lang=en", Some(&admin.cookie)).await;
+    assert!(
+        page.body.contains("whoever is on call in Night desk"),
+        "{}",
+        page.body
+    );
+
+    // Deleting both.
+    let page = w
+        .post(
+            &format!("/admin/notify/rules/{}/delete", rules[0].rule.id),
+            Some(&admin.cookie),
+            "same-origin",
+            &[("csrf", &csrf), ("version", &rules[0].version.to_string())],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(w.store.list_rules().await.unwrap().is_empty());
+    let page = w
+        .post(
+            &format!("/admin/notify/webhooks/{}/delete", hooks[0].id),
+            Some(&admin.cookie),
+            "same-origin",
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(w.store.list_webhook_targets().await.unwrap().is_empty());
+    // Without the CSRF token nothing happens.
+    let page = w
+        .post(
+            "/admin/notify/rotations",
+            Some(&admin.cookie),
+            "same-origin",
+            &[("rot_name", "X"), ("rot_member", &responder)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+}

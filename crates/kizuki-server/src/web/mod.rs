@@ -27,6 +27,7 @@ use crate::client_addr::ClientAddr;
 mod account;
 mod ack;
 mod admin;
+mod admin_notify;
 mod admin_playbooks;
 pub mod assets;
 mod board;
@@ -62,6 +63,29 @@ pub fn routes() -> Router<AppState> {
             get(admin_playbooks::index).post(admin_playbooks::submit),
         )
         .route("/admin/playbooks/{id}", get(admin_playbooks::show))
+        .route("/admin/notify", get(admin_notify::index))
+        .route(
+            "/admin/notify/rotations",
+            post(admin_notify::create_rotation),
+        )
+        .route(
+            "/admin/notify/rotations/{rotation_id}/overrides",
+            post(admin_notify::add_override),
+        )
+        .route("/admin/notify/rules", post(admin_notify::create_rule))
+        .route(
+            "/admin/notify/rules/{rule_id}/delete",
+            post(admin_notify::delete_rule),
+        )
+        .route("/admin/notify/webhooks", post(admin_notify::create_webhook))
+        .route(
+            "/admin/notify/webhooks/{webhook_id}/delete",
+            post(admin_notify::delete_webhook),
+        )
+        .route(
+            "/admin/notify/templates/{kind}/{lang}",
+            get(admin_notify::template).post(admin_notify::save_template),
+        )
         .route("/admin/tokens", get(tokens::all))
         .route("/admin/tokens/{token_id}/revoke", post(tokens::revoke_any))
         .route("/account/tokens", get(tokens::own).post(tokens::create))
