@@ -77,11 +77,15 @@ fn refused(req: &WebRequest, e: &AckError) -> Response {
     }
 }
 
-/// The request in the notification's own language unless `?lang=` chose one: the link came
-/// in a message written in that language.
+/// The request in the notification's own language (the link came in a message written in
+/// it) unless the reader chose one: `?lang=`, a signed-in person's own choice, or the
+/// language this browser remembers.
 fn in_language_of(req: &WebRequest, n: &Notification) -> WebRequest {
     let mut req = req.clone();
-    if !req.lang_chosen && req.principal.is_none() {
+    if !req.lang_chosen
+        && req.principal.is_none()
+        && super::i18n::browser_choice(&req.headers).is_none()
+    {
         req.tr = Tr::new(n.language);
     }
     req
@@ -150,7 +154,7 @@ fn page(
     AckPage {
         layout: req.layout(req.tr.t("ack-title"), Nav::None),
         t: req.tr,
-        action: req.uri.path().to_owned(),
+        action: req.path_and_query(),
         incident_id: n.incident_id,
         incident_title: title,
         done,
