@@ -1078,3 +1078,40 @@ async fn administrators_manage_rotations_rules_and_webhooks() {
         .await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn anonymous_acknowledgements_are_rate_limited_per_address() {
+    let w = world().await;
+    let ids = w
+        .notify(&[(Some(w.responder.id), "responder@example.jp", Channel::Email)])
+        .await;
+    let uri = format!("/ack/{}?lang=en", w.token(ids[0]));
+    let post = |peer: &str| {
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri(&uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
+            .body(Body::empty())
+            .unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo::<std::net::SocketAddr>(
+                peer.parse().unwrap(),
+            ));
+        req
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(w.send(post("203.0.113.9:5000")).await.status);
+    }
+    assert!(
+        statuses[..10].iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[11], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+    // Another address is not held up.
+    assert_eq!(
+        w.send(post("198.51.100.7:5000")).await.status,
+        StatusCode::OK
+    );
+}
