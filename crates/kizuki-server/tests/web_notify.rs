@@ -789,7 +789,7 @@ async fn a_template_preview_names_an_unknown_field_and_save_keeps_the_text() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(
         page.body
-            .contains("Hello Hanako Yamada, see https://kizuki.example/incidents/42")
+            .contains("Hello Hanako Yamada, see http://127.0.0.1:8080/incidents/42")
     );
     assert!(
         page.body
@@ -998,6 +998,50 @@ async fn administrators_manage_rotations_rules_and_webhooks() {
     assert!(hooks[0].has_secret);
     let page = w.get("/admin/notify?lang=en", Some(&admin.cookie)).await;
     assert!(!page.body.contains("a-long-shared-secret-value"));
+    // Without a typed secret, Kizuki makes one and shows it on this answer only.
+    let page = w
+        .post(
+            "/admin/notify/webhooks?lang=en",
+            Some(&admin.cookie),
+            "same-origin",
+            &[
+                ("csrf", &csrf),
+                ("hook_name", "Ticketing"),
+                ("hook_format", "signed_json"),
+                ("hook_url", "https://tickets.example/hook"),
+                ("hook_secret", ""),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let at = page
+        .body
+        .find("kzw_")
+        .expect("the made secret is shown once");
+    let made: String = page.body[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    let page = w.get("/admin/notify?lang=en", Some(&admin.cookie)).await;
+    assert!(!page.body.contains(&made), "and never again");
+    let ticketing = w
+        .store
+        .list_webhook_targets()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|h| h.name == "Ticketing")
+        .unwrap();
+    assert!(ticketing.has_secret);
+    let page = w
+        .post(
+            &format!("/admin/notify/webhooks/{}/delete", ticketing.id),
+            Some(&admin.cookie),
+            "same-origin",
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
 
     // A rule: on call of the rotation, by e-mail and the webhook.
     let page = w

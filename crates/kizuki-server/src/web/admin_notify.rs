@@ -2,8 +2,11 @@
 //! and language (edited with a **Preview** that renders sample facts and shows every syntax or
 //! unknown-field problem beside its box without saving; **Save** refuses a broken template and
 //! keeps the text as typed), on-call rotations (list, create, add an override), notification
-//! rules and webhook targets (list, create, delete). Every change is validated by
-//! `kizuki-notify` before it reaches the store and is written to the audit log.
+//! rules and webhook targets (list, create, delete). Every change goes through
+//! [`crate::notify::manage`], the service the API and the CLI use too: it validates with
+//! `kizuki-notify`, checks what the change names exists, writes the store and the audit log.
+//! This module only reads the forms, says in the reader's language what is wrong beside
+//! each field, and keeps what was typed.
 
 use std::collections::HashMap;
 
@@ -18,11 +21,11 @@ use kizuki_domain::access::Action;
 use kizuki_domain::incident::Category;
 use kizuki_domain::settings::Language;
 use kizuki_domain::user::Role;
-use kizuki_notify::oncall::{Override, Period, Rotation, RotationSpec};
-use kizuki_notify::rule::{Channel, NotificationRule, Recipient};
-use kizuki_notify::template::{Field, MessageTemplate, Problem, SyntaxError, TemplateKind, Values};
+use kizuki_notify::oncall::{Period, Rotation};
+use kizuki_notify::rule::{Channel, Recipient};
+use kizuki_notify::template::{MessageTemplate, Problem, SyntaxError, TemplateKind};
 use kizuki_notify::webhook::Format;
-use kizuki_store::{StoreError, WebhookTargetFields};
+use kizuki_store::StoreError;
 
 use super::i18n::Tr;
 use super::incident_page::{Choice, FieldErrors};
@@ -30,6 +33,10 @@ use super::library::category_key;
 use super::{Layout, Nav, WebRequest, see_other};
 use crate::AppState;
 use crate::access::Principal;
+use crate::notify::manage::{
+    self, Actor, ManageError, OverrideInput, PreviewInput, RotationInput, RuleInput, TemplateInput,
+    WebhookInput,
+};
 
 /// Where the page lives.
 const HOME: &str = "/admin/notify";
@@ -499,16 +506,35 @@ async fn admin_post(
     Ok((me, form))
 }
 
-async fn audit(state: &AppState, req: &WebRequest, me: &Principal, action: &str, object: String) {
-    let event = state.audit.event(
-        Some(me),
-        req.addr.0,
-        action,
-        &object,
-        "ok",
-        serde_json::Value::Null,
-    );
-    state.audit.record(event).await;
+fn actor<'a>(req: &WebRequest, me: &'a Principal) -> Actor<'a> {
+    Actor::User {
+        principal: me,
+        address: req.addr.0,
+    }
+}
+
+/// The answer to a management error that is not about a field: 404, a stale notice, or 500.
+async fn manage_failed(
+    state: &AppState,
+    req: &WebRequest,
+    form: Pairs,
+    e: ManageError,
+) -> Response {
+    match e {
+        ManageError::NotFound { .. } => req.not_found(),
+        e if e.is_stale() => {
+            render_index(
+                state,
+                req,
+                StatusCode::CONFLICT,
+                form,
+                FieldErrors::default(),
+                Some(req.tr.t("admin-notify-rule-stale")),
+            )
+            .await
+        }
+        e => super::incident_page::internal(req, &e),
+    }
 }
 
 fn saved() -> Response {
@@ -561,6 +587,9 @@ pub async fn create_rotation(
         .iter()
         .filter_map(|m| m.parse().ok())
         .collect();
+    if members.is_empty() {
+        errors.set("rot_member", tr.t("choose-one"));
+    }
     let handover = form.get("rot_handover").trim().parse::<Time>().ok();
     if handover.is_none() {
         errors.set("rot_handover", tr.t("admin-notify-bad-time"));
@@ -577,7 +606,13 @@ pub async fn create_rotation(
     if period.is_none() {
         errors.set("rot_period", tr.t("choose-one"));
     }
-    let (Some(handover), Some(start_date), Some(period)) = (handover, start_date, period) else {
+    let name = form.get("rot_name").trim().to_owned();
+    if name.is_empty() {
+        errors.set("rot_name", tr.t("admin-notify-name-required"));
+    }
+    let (Some(handover), Some(start_date), Some(period), false) =
+        (handover, start_date, period, errors.any())
+    else {
         return render_index(
             &state,
             &req,
@@ -588,8 +623,9 @@ pub async fn create_rotation(
         )
         .await;
     };
-    let spec = RotationSpec {
-        name: form.get("rot_name").trim().to_owned(),
+    let input = RotationInput {
+        version: None,
+        name,
         members,
         handover,
         time_zone: form.get("rot_zone").trim().to_owned(),
@@ -597,46 +633,38 @@ pub async fn create_rotation(
         start_date,
         overrides: Vec::new(),
     };
-    if let Err(v) = Rotation::new(&spec) {
-        place(
-            tr,
-            &mut errors,
-            v,
-            &[
-                ("name", "rot_name"),
-                ("members", "rot_member"),
-                ("time_zone", "rot_zone"),
-                ("start_date", "rot_start"),
-                ("period", "rot_period"),
-            ],
-        );
-        return render_index(
-            &state,
-            &req,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            form,
-            errors,
-            None,
-        )
-        .await;
-    }
-    match state.store.create_rotation(&spec, state.clock.now()).await {
-        Ok(r) => {
-            audit(
+    match manage::create_rotation(&state, actor(&req, &me), &input).await {
+        Ok(_) => saved(),
+        Err(ManageError::Invalid(v)) => {
+            place(
+                tr,
+                &mut errors,
+                v,
+                &[
+                    ("name", "rot_name"),
+                    ("members", "rot_member"),
+                    ("time_zone", "rot_zone"),
+                    ("start_date", "rot_start"),
+                    ("period", "rot_period"),
+                    ("handover", "rot_handover"),
+                ],
+            );
+            render_index(
                 &state,
                 &req,
-                &me,
-                "POST /admin/notify/rotations",
-                format!("rotation:{}", r.id),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                form,
+                errors,
+                None,
             )
-            .await;
-            saved()
+            .await
         }
-        Err(e) => super::incident_page::internal(&req, &e),
+        Err(e) => manage_failed(&state, &req, form, e).await,
     }
 }
 
-/// `POST /admin/notify/rotations/{id}/overrides`: someone covers between two times.
+/// `POST /admin/notify/rotations/{id}/overrides`: someone covers between two times, given in
+/// the organisation's zone.
 pub async fn add_override(State(state): State<AppState>, req: WebRequest, body: Bytes) -> Response {
     let (me, form) = match admin_post(&state, &req, &body).await {
         Ok(found) => found,
@@ -645,11 +673,6 @@ pub async fn add_override(State(state): State<AppState>, req: WebRequest, body: 
     let tr = req.tr;
     let Some(rotation_id) = req.path_number(4) else {
         return req.not_found();
-    };
-    let stored = match state.store.get_rotation(rotation_id).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return req.not_found(),
-        Err(e) => return super::incident_page::internal(&req, &e),
     };
     let mut errors = FieldErrors::default();
     let user_id = form.get("ov_user").parse::<i64>().ok();
@@ -672,32 +695,19 @@ pub async fn add_override(State(state): State<AppState>, req: WebRequest, body: 
     let (Some(user_id), Some(from), Some(to), false) = (user_id, from, to, errors.any()) else {
         return override_refused(&state, &req, form, rotation_id, errors).await;
     };
-    let cover = Override { user_id, from, to };
-    // The whole rotation with the override must still validate.
-    let mut spec = stored.spec.clone();
-    spec.overrides.push(cover);
-    if let Err(v) = Rotation::new(&spec) {
-        place(tr, &mut errors, v, &[("overrides", "ov_to")]);
-        return override_refused(&state, &req, form, rotation_id, errors).await;
-    }
-    match state
-        .store
-        .add_rotation_override(rotation_id, &cover, state.clock.now())
-        .await
-    {
-        Ok(_) => {
-            audit(
-                &state,
-                &req,
-                &me,
-                "POST /admin/notify/rotations/{id}/overrides",
-                format!("rotation:{rotation_id}"),
-            )
-            .await;
-            saved()
+    let input = OverrideInput { user_id, from, to };
+    match manage::add_override(&state, actor(&req, &me), rotation_id, &input).await {
+        Ok(_) => saved(),
+        Err(ManageError::Invalid(v)) => {
+            place(
+                tr,
+                &mut errors,
+                v,
+                &[("user_id", "ov_user"), ("from", "ov_from"), ("to", "ov_to")],
+            );
+            override_refused(&state, &req, form, rotation_id, errors).await
         }
-        Err(StoreError::NotFound { .. }) => req.not_found(),
-        Err(e) => super::incident_page::internal(&req, &e),
+        Err(e) => manage_failed(&state, &req, form, e).await,
     }
 }
 
@@ -762,6 +772,10 @@ pub async fn create_rule(State(state): State<AppState>, req: WebRequest, body: B
     };
     let tr = req.tr;
     let mut errors = FieldErrors::default();
+    let name = form.get("rule_name").trim().to_owned();
+    if name.is_empty() {
+        errors.set("rule_name", tr.t("admin-notify-name-required"));
+    }
     let min_severity = form.get("rule_min_severity").parse::<u8>().ok();
     if min_severity.is_none() {
         errors.set("rule_min_severity", tr.t("choose-one"));
@@ -791,33 +805,7 @@ pub async fn create_rule(State(state): State<AppState>, req: WebRequest, body: B
         "" => TemplateKind::NewIncident.as_str().to_owned(),
         t => t.to_owned(),
     };
-    let rule = NotificationRule {
-        id: 0,
-        name: form.get("rule_name").trim().to_owned(),
-        enabled: true,
-        min_severity: min_severity.unwrap_or(0),
-        categories,
-        on_reports: form.has("rule_on_reports", "1"),
-        recipients,
-        channels,
-        template_id,
-    };
-    if let Err(v) = rule.validate(&state.settings.severity) {
-        place(
-            tr,
-            &mut errors,
-            v,
-            &[
-                ("name", "rule_name"),
-                ("min_severity", "rule_min_severity"),
-                ("recipients", "rule_recipient"),
-                ("channels", "rule_channel"),
-                ("categories", "rule_category"),
-                ("template_id", "rule_template"),
-            ],
-        );
-    }
-    if errors.any() {
+    let (Some(min_severity), false) = (min_severity, errors.any()) else {
         return render_index(
             &state,
             &req,
@@ -827,20 +815,45 @@ pub async fn create_rule(State(state): State<AppState>, req: WebRequest, body: B
             None,
         )
         .await;
-    }
-    match state.store.create_rule(&rule, state.clock.now()).await {
-        Ok(r) => {
-            audit(
+    };
+    let input = RuleInput {
+        version: None,
+        name,
+        enabled: true,
+        min_severity,
+        categories,
+        on_reports: form.has("rule_on_reports", "1"),
+        recipients,
+        channels,
+        template_id,
+    };
+    match manage::create_rule(&state, actor(&req, &me), &input).await {
+        Ok(_) => saved(),
+        Err(ManageError::Invalid(v)) => {
+            place(
+                tr,
+                &mut errors,
+                v,
+                &[
+                    ("name", "rule_name"),
+                    ("min_severity", "rule_min_severity"),
+                    ("recipients", "rule_recipient"),
+                    ("channels", "rule_channel"),
+                    ("categories", "rule_category"),
+                    ("template_id", "rule_template"),
+                ],
+            );
+            render_index(
                 &state,
                 &req,
-                &me,
-                "POST /admin/notify/rules",
-                format!("rule:{}", r.rule.id),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                form,
+                errors,
+                None,
             )
-            .await;
-            saved()
+            .await
         }
-        Err(e) => super::incident_page::internal(&req, &e),
+        Err(e) => manage_failed(&state, &req, form, e).await,
     }
 }
 
@@ -854,38 +867,19 @@ pub async fn delete_rule(State(state): State<AppState>, req: WebRequest, body: B
         return req.not_found();
     };
     let version = form.get("version").parse::<i64>().unwrap_or(0);
-    match state.store.delete_rule(rule_id, version).await {
-        Ok(()) => {
-            audit(
-                &state,
-                &req,
-                &me,
-                "POST /admin/notify/rules/{id}/delete",
-                format!("rule:{rule_id}"),
-            )
-            .await;
-            saved()
-        }
-        Err(StoreError::Stale { .. }) => {
-            render_index(
-                &state,
-                &req,
-                StatusCode::CONFLICT,
-                Pairs::default(),
-                FieldErrors::default(),
-                Some(req.tr.t("admin-notify-rule-stale")),
-            )
-            .await
-        }
-        Err(StoreError::NotFound { .. }) => saved(),
-        Err(e) => super::incident_page::internal(&req, &e),
+    match manage::delete_rule(&state, actor(&req, &me), rule_id, version).await {
+        // Already gone is what was asked for.
+        Ok(()) | Err(ManageError::Store(StoreError::NotFound { .. })) => saved(),
+        Err(e) => manage_failed(&state, &req, Pairs::default(), e).await,
     }
 }
 
 // --- webhooks --------------------------------------------------------------------------------
 
 /// `POST /admin/notify/webhooks`: a new target. The address is checked now for its form
-/// (http or https, a host, no credentials); where it points is checked at every send.
+/// (http or https, a host, no credentials, a literal address the guard allows); where a host
+/// name points is checked at every send. A signed-JSON target without a typed secret gets one
+/// made for it, shown on the answer once and never again.
 pub async fn create_webhook(
     State(state): State<AppState>,
     req: WebRequest,
@@ -897,28 +891,8 @@ pub async fn create_webhook(
     };
     let tr = req.tr;
     let mut errors = FieldErrors::default();
-    let name = form.get("hook_name").trim().to_owned();
-    if name.is_empty() || name.chars().count() > kizuki_domain::error::limits::NAME {
-        errors.set("hook_name", tr.t("admin-notify-name-required"));
-    }
-    let format = kizuki_store::notify::parse_format(form.get("hook_format"));
-    if format.is_none() {
+    let Some(format) = kizuki_store::notify::parse_format(form.get("hook_format")) else {
         errors.set("hook_format", tr.t("choose-one"));
-    }
-    let url = form.get("hook_url").trim().to_owned();
-    if let Err(refusal) = kizuki_notify::target_guard::check_url(&url) {
-        errors.set(
-            "hook_url",
-            tr.t1("field-invalid", "reason", refusal.to_string()),
-        );
-    } else if url.len() > 2048 {
-        errors.set("hook_url", tr.t1("field-too-long", "max", 2048));
-    }
-    let secret = form.get("hook_secret").trim().to_owned();
-    if format == Some(Format::SignedJson) && secret.chars().count() < 16 {
-        errors.set("hook_secret", tr.t("admin-notify-secret-required"));
-    }
-    let Some(format) = format.filter(|_| !errors.any()) else {
         return render_index(
             &state,
             &req,
@@ -929,30 +903,55 @@ pub async fn create_webhook(
         )
         .await;
     };
-    let fields = WebhookTargetFields {
-        name,
+    let secret = form.get("hook_secret").trim().to_owned();
+    let typed_secret = !secret.is_empty();
+    let input = WebhookInput {
+        version: None,
+        name: form.get("hook_name").trim().to_owned(),
         format,
-        url,
-        secret: (!secret.is_empty()).then_some(secret),
+        url: form.get("hook_url").trim().to_owned(),
+        secret: typed_secret.then_some(secret),
         enabled: true,
     };
-    match state
-        .store
-        .create_webhook_target(&fields, state.clock.now())
-        .await
-    {
-        Ok(h) => {
-            audit(
+    match manage::create_webhook(&state, actor(&req, &me), &input).await {
+        Ok(created) => match created.secret.filter(|_| !typed_secret) {
+            // The secret Kizuki made: this answer is the only place it is ever shown.
+            Some(made) => {
+                render_index(
+                    &state,
+                    &req,
+                    StatusCode::OK,
+                    Pairs::default(),
+                    FieldErrors::default(),
+                    Some(tr.t1("admin-notify-secret-once", "secret", made)),
+                )
+                .await
+            }
+            None => saved(),
+        },
+        Err(ManageError::Invalid(v)) => {
+            place(
+                tr,
+                &mut errors,
+                v,
+                &[
+                    ("name", "hook_name"),
+                    ("url", "hook_url"),
+                    ("secret", "hook_secret"),
+                    ("format", "hook_format"),
+                ],
+            );
+            render_index(
                 &state,
                 &req,
-                &me,
-                "POST /admin/notify/webhooks",
-                format!("webhook:{}", h.id),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                form,
+                errors,
+                None,
             )
-            .await;
-            saved()
+            .await
         }
-        Err(StoreError::Duplicate { .. }) => {
+        Err(ManageError::Store(StoreError::Duplicate { .. })) => {
             errors.set("hook_name", tr.t("admin-notify-name-taken"));
             render_index(
                 &state,
@@ -964,7 +963,7 @@ pub async fn create_webhook(
             )
             .await
         }
-        Err(e) => super::incident_page::internal(&req, &e),
+        Err(e) => manage_failed(&state, &req, form, e).await,
     }
 }
 
@@ -981,19 +980,9 @@ pub async fn delete_webhook(
     let Some(id) = req.path_number(4) else {
         return req.not_found();
     };
-    match state.store.delete_webhook_target(id).await {
-        Ok(_) => {
-            audit(
-                &state,
-                &req,
-                &me,
-                "POST /admin/notify/webhooks/{id}/delete",
-                format!("webhook:{id}"),
-            )
-            .await;
-            saved()
-        }
-        Err(e) => super::incident_page::internal(&req, &e),
+    match manage::delete_webhook(&state, actor(&req, &me), id).await {
+        Ok(()) | Err(ManageError::NotFound { .. }) => saved(),
+        Err(e) => manage_failed(&state, &req, Pairs::default(), e).await,
     }
 }
 
@@ -1048,49 +1037,6 @@ fn problem_text(tr: Tr, e: &SyntaxError) -> String {
             ("problem", problem.into()),
         ],
     )
-}
-
-/// Sample facts for the preview, in the template's language.
-fn sample(kind: TemplateKind, lang: Language) -> Values {
-    let ja = lang == Language::Ja;
-    let mut v = Values::new();
-    for field in kind.fields() {
-        let text = match field {
-            Field::IncidentId => "42",
-            Field::IncidentTitle if ja => "ファイルサーバの暗号化（サンプル）",
-            Field::IncidentTitle => "File server encrypted (sample)",
-            Field::IncidentSeverity => "3",
-            Field::IncidentSeverityName if ja => "高",
-            Field::IncidentSeverityName => "High",
-            Field::IncidentCategory if ja => "ランサムウェア",
-            Field::IncidentCategory => "Ransomware",
-            Field::IncidentPhase if ja => "封じ込め",
-            Field::IncidentPhase => "Containment",
-            Field::IncidentUrl => "https://kizuki.example/incidents/42",
-            Field::IncidentAwareAt => "2026-06-20 12:00 JST",
-            Field::Day if ja => "1日目",
-            Field::Day => "Day 1",
-            Field::AckUrl => "https://kizuki.example/ack/v1.0.0.sample",
-            Field::RecipientName if ja => "山田 花子",
-            Field::RecipientName => "Hanako Yamada",
-            Field::EscalationStep => "1",
-            Field::EscalationWaitedMinutes => "15",
-            Field::ClockName if ja => "個人情報保護委員会への速報",
-            Field::ClockName => "APPI preliminary report",
-            Field::ClockDueAt => "2026-06-23 12:00 JST",
-            Field::ClockTimeLeft if ja => "残り約3日",
-            Field::ClockTimeLeft => "about 3 days left",
-            Field::ActionTitle if ja => "VPN 機器の更新",
-            Field::ActionTitle => "Patch the VPN appliance",
-            Field::ActionOwner if ja => "情報システム部",
-            Field::ActionOwner => "IT department",
-            Field::ActionDueDate => "2026-07-31",
-            Field::ActionDays if ja => "あと3日",
-            Field::ActionDays => "due in 3 days",
-        };
-        v.insert(*field, text.to_owned());
-    }
-    v
 }
 
 fn template_page(
@@ -1171,20 +1117,9 @@ pub async fn save_template(
     };
     let tr = req.tr;
     let action = form.get("action");
-    let object = format!("template:{}:{}", kind.as_str(), lang.as_str());
     if action == "reset" {
-        return match state.store.reset_template(kind, lang).await {
-            Ok(_) => {
-                audit(
-                    &state,
-                    &req,
-                    &me,
-                    "POST /admin/notify/templates/{kind}/{lang}",
-                    object,
-                )
-                .await;
-                see_other(&format!("{}?saved=1", req.uri.path()))
-            }
+        return match manage::reset_template(&state, actor(&req, &me), kind, lang).await {
+            Ok(_) => see_other(&format!("{}?saved=1", req.uri.path())),
             Err(e) => super::incident_page::internal(&req, &e),
         };
     }
@@ -1201,23 +1136,26 @@ pub async fn save_template(
         subject.clone(),
         text.clone(),
     );
-    let parsed = MessageTemplate::parse(kind, &subject, &text);
-    let template = match parsed {
-        Ok(t) => t,
-        Err(e) => {
-            page.subject_errors = e.subject.iter().map(|s| problem_text(tr, s)).collect();
-            page.body_errors = e.body.iter().map(|s| problem_text(tr, s)).collect();
-            return req.render(StatusCode::UNPROCESSABLE_ENTITY, &page);
-        }
-    };
+    // Parsed here too (the shared functions parse again), only to say what is wrong in the
+    // reader's language, beside the box it is in.
+    if let Err(e) = MessageTemplate::parse(kind, &subject, &text) {
+        page.subject_errors = e.subject.iter().map(|s| problem_text(tr, s)).collect();
+        page.body_errors = e.body.iter().map(|s| problem_text(tr, s)).collect();
+        return req.render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
     if action != "save" {
-        match template.render(&sample(kind, lang)) {
+        let input = PreviewInput {
+            subject: subject.clone(),
+            body: text.clone(),
+            incident_id: None,
+        };
+        match manage::preview_template(&state, actor(&req, &me), kind, lang, &input).await {
             Ok(r) => {
                 page.preview_subject = Some(r.subject);
                 page.preview_body = Some(r.body);
             }
             Err(e) => {
-                tracing::error!(error = %e, "the template preview lacks a sample value");
+                tracing::error!(error = %e, "could not preview a template");
                 page.form_error = Some(tr.t("internal-error"));
             }
         }
@@ -1227,34 +1165,33 @@ pub async fn save_template(
         page.form_error = Some(tr.t("admin-notify-template-too-long"));
         return req.render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
-    match state
-        .store
-        .save_template(
-            kind,
-            lang,
-            version,
-            &subject,
-            &text,
-            Some(me.user.id),
-            state.clock.now(),
-        )
-        .await
-    {
-        Ok(_) => {
-            audit(
-                &state,
-                &req,
-                &me,
-                "POST /admin/notify/templates/{kind}/{lang}",
-                object,
-            )
-            .await;
-            see_other(&format!("{}?saved=1", req.uri.path()))
-        }
-        Err(StoreError::Stale { current, .. } | StoreError::Conflict { current, .. }) => {
-            page.version = current;
+    let input = TemplateInput {
+        version,
+        subject,
+        body: text,
+    };
+    match manage::save_template(&state, actor(&req, &me), kind, lang, &input).await {
+        Ok(_) => see_other(&format!("{}?saved=1", req.uri.path())),
+        Err(e) if e.is_stale() => {
+            if let ManageError::Store(
+                StoreError::Stale { current, .. } | StoreError::Conflict { current, .. },
+            ) = e
+            {
+                page.version = current;
+            }
             page.form_error = Some(tr.t("admin-notify-template-stale"));
             req.render(StatusCode::CONFLICT, &page)
+        }
+        Err(ManageError::Invalid(v)) => {
+            for e in v.errors {
+                let text = tr.t1("field-invalid", "reason", e.message);
+                if e.field == "subject" {
+                    page.subject_errors.push(text);
+                } else {
+                    page.body_errors.push(text);
+                }
+            }
+            req.render(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(e) => super::incident_page::internal(&req, &e),
     }
