@@ -599,7 +599,8 @@ async fn story(words: &Words) {
     assert_eq!(column, 2, "CISO & CSIRT lane");
     exec.screenshot("7-timeline").await;
 
-    // The incident page is usable on a phone too.
+    // The incident page is usable on a phone too, with its list of notifications.
+    let notification = notify(&api, reference, responder.id).await;
     let small = Browser::open(&driver, &base, 360, 740, shots.clone()).await;
     small.goto(&format!("/login?lang={lang}")).await;
     small.fill("#email", "exec@example.jp").await;
@@ -607,11 +608,17 @@ async fn story(words: &Words) {
     small.submit("form.stacked button[type=submit]").await;
     small.goto(&format!("/incidents/{reference}")).await;
     assert!(small.fits_width().await, "the incident page fits 360 px");
+    assert!(small.text("#notifications").await.len() > 1);
+    assert!(
+        small
+            .text("ul.notifications")
+            .await
+            .contains("Sato (CSIRT)")
+    );
     small.screenshot("8-incident-on-phone").await;
 
     // 6. The responder's phone gets a notification; its link opens without signing in and
     //    only the button acknowledges (a mail scanner's fetch must not).
-    let notification = notify(&api, reference, responder.id).await;
     let token = kizuki_notify::ack::issue(
         &api.state.notify.ack_key,
         notification,
