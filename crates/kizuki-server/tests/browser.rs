@@ -7,7 +7,9 @@
 //! authenticator code, triages it to level 3 and applies the ransomware playbook; two lanes
 //! add timeline entries (and the executive's open page hears of the responder's through
 //! server-sent events); the executive records a decision with two options; the timeline
-//! shows the entries in the right Day-N rows and lanes. Each step leaves a screenshot in
+//! shows the entries in the right Day-N rows and lanes; the responder acknowledges a
+//! notification from its link on a phone-sized window, without signing in (opening the link
+//! acknowledges nothing, the button does). Each step leaves a screenshot in
 //! `target/browser-screenshots/`.
 //!
 //! Without `chromedriver` on the PATH the test says so and passes, unless
@@ -348,6 +350,7 @@ struct Words {
     option_a: &'static str,
     option_b: &'static str,
     chosen_mark: &'static str,
+    acknowledged: &'static str,
 }
 
 const ENGLISH: Words = Words {
@@ -361,6 +364,7 @@ const ENGLISH: Words = Words {
     option_a: "Shut down now",
     option_b: "Keep running and watch",
     chosen_mark: "chosen",
+    acknowledged: "your acknowledgement is recorded",
 };
 
 const JAPANESE: Words = Words {
@@ -374,7 +378,56 @@ const JAPANESE: Words = Words {
     option_a: "すぐ停止する",
     option_b: "稼働させたまま監視",
     chosen_mark: "採用",
+    acknowledged: "受領確認を記録しました",
 };
+
+/// One e-mail notification to `user_id` about `incident`, written as the worker writes it
+/// (through a finished job), in the language of the page under test.
+async fn notify(api: &Api, incident: i64, user_id: i64) -> i64 {
+    use kizuki_store::{JobEffects, NewJob, NewNotification};
+    let now = api.clock.now();
+    let job = api
+        .store
+        .enqueue_job(
+            &NewJob {
+                kind: kizuki_domain::notification::JobKind::PlanIncidentNotifications,
+                payload: json!({}),
+                run_at: now,
+                incident_id: Some(incident),
+                dedupe_key: Some(format!("browser-test:{incident}")),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let claimed = api
+        .store
+        .claim_jobs("browser", now, jiff::SignedDuration::from_mins(2), 100)
+        .await
+        .unwrap();
+    assert!(claimed.iter().any(|j| j.id == job.id));
+    let effects = JobEffects {
+        notifications: vec![NewNotification {
+            incident_id: incident,
+            rule_ids: vec![],
+            escalation_step: None,
+            user_id: Some(user_id),
+            party_id: None,
+            address: "resp@example.jp".into(),
+            channel: kizuki_notify::rule::Channel::Email,
+            language: kizuki_domain::settings::Language::En,
+            template: kizuki_notify::template::TemplateKind::NewIncident,
+            send_at: None,
+        }],
+        ..JobEffects::default()
+    };
+    let done = api
+        .store
+        .finish_job(job.id, "browser", &effects, now)
+        .await
+        .unwrap();
+    done.notifications[0].id
+}
 
 async fn story(words: &Words) {
     let Some(driver) = start_driver().await else {
@@ -546,7 +599,8 @@ async fn story(words: &Words) {
     assert_eq!(column, 2, "CISO & CSIRT lane");
     exec.screenshot("7-timeline").await;
 
-    // The incident page is usable on a phone too.
+    // The incident page is usable on a phone too, with its list of notifications.
+    let notification = notify(&api, reference, responder.id).await;
     let small = Browser::open(&driver, &base, 360, 740, shots.clone()).await;
     small.goto(&format!("/login?lang={lang}")).await;
     small.fill("#email", "exec@example.jp").await;
@@ -554,7 +608,58 @@ async fn story(words: &Words) {
     small.submit("form.stacked button[type=submit]").await;
     small.goto(&format!("/incidents/{reference}")).await;
     assert!(small.fits_width().await, "the incident page fits 360 px");
+    assert!(small.text("#notifications").await.len() > 1);
+    assert!(
+        small
+            .text("ul.notifications")
+            .await
+            .contains("Sato (CSIRT)")
+    );
     small.screenshot("8-incident-on-phone").await;
+
+    // 6. The responder's phone gets a notification; its link opens without signing in and
+    //    only the button acknowledges (a mail scanner's fetch must not).
+    let token = kizuki_notify::ack::issue(
+        &api.state.notify.ack_key,
+        notification,
+        now.checked_add(jiff::SignedDuration::from_hours(24))
+            .unwrap(),
+    );
+    let pager = Browser::open(&driver, &base, 360, 740, shots.clone()).await;
+    pager.goto(&format!("/ack/{token}?lang={lang}")).await;
+    assert!(
+        pager
+            .text("p.ack-incident")
+            .await
+            .contains(words.report_text)
+    );
+    assert!(
+        pager.fits_width().await,
+        "the acknowledgement page fits 360 px"
+    );
+    pager.screenshot("9-ack-link").await;
+    let before = api
+        .store
+        .get_notification(notification)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        before.acknowledged_at, None,
+        "opening the link acknowledges nothing"
+    );
+    pager.submit("form button[type=submit].primary").await;
+    let notice = pager.text("p.notice").await;
+    assert!(notice.contains(words.acknowledged), "{notice}");
+    pager.screenshot("10-acknowledged").await;
+    pager.close().await;
+    let after = api
+        .store
+        .get_notification(notification)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.acknowledged_by, Some(responder.id));
 
     small.close().await;
     exec.close().await;

@@ -170,15 +170,17 @@ async fn only_administrators_upload_and_only_higher_versions() {
 async fn another_replica_notices_an_upload() {
     let first = Api::sqlite().await;
     admin(&first).await;
+    let state = kizuki_server::AppState::new(
+        first.store.clone(),
+        first.clock.clone(),
+        kizuki_domain::settings::OrgSettings::default(),
+        kizuki_playbook::Library::builtin().unwrap(),
+        kizuki_reference::Library::builtin().unwrap(),
+        kizuki_auth::audit_chain::AuditKey::generate(&mut rand::rng()),
+    );
     let second = common::Api {
-        app: kizuki_server::app(kizuki_server::AppState::new(
-            first.store.clone(),
-            first.clock.clone(),
-            kizuki_domain::settings::OrgSettings::default(),
-            kizuki_playbook::Library::builtin().unwrap(),
-            kizuki_reference::Library::builtin().unwrap(),
-            kizuki_auth::audit_chain::AuditKey::generate(&mut rand::rng()),
-        )),
+        app: kizuki_server::app(state.clone()),
+        state,
         store: first.store.clone(),
         clock: first.clock.clone(),
     };

@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::AppState;
 
 mod jobs;
+pub mod manage;
 
 pub use jobs::{run_due, run_job};
 

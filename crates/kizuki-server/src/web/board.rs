@@ -142,6 +142,8 @@ struct BoardPage {
     shown: String,
     /// The viewer may open incidents (the "new incident" link).
     may_create: bool,
+    /// Who is on call now, per rotation.
+    on_call: Vec<super::oncall::OnCallView>,
     /// The address of the next page, when there is one.
     next: Option<String>,
 }
@@ -311,6 +313,11 @@ pub async fn index(State(state): State<AppState>, req: WebRequest) -> Response {
         rows,
         shown,
         may_create: principal.user.role.may(Action::CreateIncident),
+        on_call: if super::notifications::sees_notifications(principal.user.role) {
+            super::oncall::now(&state, &req).await
+        } else {
+            Vec::new()
+        },
         next,
     };
     req.render(StatusCode::OK, &page)

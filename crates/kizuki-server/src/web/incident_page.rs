@@ -369,6 +369,10 @@ pub(super) struct Forms {
     pub(super) observable_errors: FieldErrors,
     /// Said beside the legal clocks (a clock already met, or gone).
     pub(super) clock_notice: Option<String>,
+    /// The refused phone-tree call form, under its line.
+    pub(super) call: Option<(i64, super::notifications::CallForm, FieldErrors)>,
+    /// Said above the notifications (already acknowledged, unreadable form).
+    pub(super) notify_notice: Option<String>,
 }
 
 #[derive(Template)]
@@ -428,6 +432,8 @@ struct IncidentPage {
     decision_rows: Vec<OptionRow>,
     /// An entry was just added (the page came back from the quick-add).
     added: bool,
+    /// Who was notified, and the phone tree.
+    notify: super::notifications::NotifyView,
 }
 
 /// The signed-in reader of incident `id`, and the incident; or the page to answer instead.
@@ -1255,6 +1261,9 @@ async fn page(
         .collect();
 
     let mut forms = forms;
+    let notify = super::notifications::view(state, req, principal, id, &mut forms)
+        .await
+        .map_err(|e| fail(&e))?;
     let mut refused_outcome = forms.outcome.take();
     let decisions = decisions
         .into_iter()
@@ -1499,6 +1508,7 @@ async fn page(
         decision: forms.decision,
         decision_errors: forms.decision_errors,
         added: false,
+        notify,
     })
 }
 

@@ -25,7 +25,9 @@ use crate::access::{Credential, Principal, check_same_origin};
 use crate::client_addr::ClientAddr;
 
 mod account;
+mod ack;
 mod admin;
+mod admin_notify;
 mod admin_playbooks;
 pub mod assets;
 mod board;
@@ -37,6 +39,8 @@ mod incidents;
 mod library;
 mod login;
 mod new_incident;
+mod notifications;
+mod oncall;
 mod suspicion;
 mod tokens;
 
@@ -59,6 +63,29 @@ pub fn routes() -> Router<AppState> {
             get(admin_playbooks::index).post(admin_playbooks::submit),
         )
         .route("/admin/playbooks/{id}", get(admin_playbooks::show))
+        .route("/admin/notify", get(admin_notify::index))
+        .route(
+            "/admin/notify/rotations",
+            post(admin_notify::create_rotation),
+        )
+        .route(
+            "/admin/notify/rotations/{rotation_id}/overrides",
+            post(admin_notify::add_override),
+        )
+        .route("/admin/notify/rules", post(admin_notify::create_rule))
+        .route(
+            "/admin/notify/rules/{rule_id}/delete",
+            post(admin_notify::delete_rule),
+        )
+        .route("/admin/notify/webhooks", post(admin_notify::create_webhook))
+        .route(
+            "/admin/notify/webhooks/{webhook_id}/delete",
+            post(admin_notify::delete_webhook),
+        )
+        .route(
+            "/admin/notify/templates/{kind}/{lang}",
+            get(admin_notify::template).post(admin_notify::save_template),
+        )
         .route("/admin/tokens", get(tokens::all))
         .route("/admin/tokens/{token_id}/revoke", post(tokens::revoke_any))
         .route("/account/tokens", get(tokens::own).post(tokens::create))
@@ -69,6 +96,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account/mfa", get(account::page))
         .route("/account/mfa/start", post(account::start))
         .route("/account/mfa/confirm", post(account::confirm))
+        .route("/ack/{token}", get(ack::show).post(ack::submit))
         .route("/report", get(suspicion::form).post(suspicion::submit))
         .route("/report/thanks", get(suspicion::thanks))
         .route("/incidents", get(board::index))
@@ -112,6 +140,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/incidents/{id}/observables",
             post(incident_team::add_observable),
+        )
+        .route(
+            "/incidents/{id}/notifications/{notification_id}/ack",
+            post(notifications::acknowledge),
+        )
+        .route(
+            "/incidents/{id}/calls/{notification_id}",
+            post(notifications::record_call),
         )
         .route("/library", get(library::index))
         .route("/library/{case}", get(library::case))

@@ -25,6 +25,8 @@ pub const TOKEN: &str = "kzk_test-token-for-api-tests";
 
 pub struct Api {
     pub app: Router,
+    /// The state behind `app`, for what a test needs from it (the acknowledgement key).
+    pub state: AppState,
     pub store: Arc<dyn Store>,
     pub clock: Arc<ManualClock>,
 }
@@ -60,7 +62,8 @@ impl Api {
             AuditKey::generate(&mut rand::rng()),
         );
         Self {
-            app: kizuki_server::app(state),
+            app: kizuki_server::app(state.clone()),
+            state,
             store,
             clock,
         }
