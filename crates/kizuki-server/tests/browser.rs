@@ -411,6 +411,7 @@ async fn notify(api: &Api, incident: i64, user_id: i64) -> i64 {
             incident_id: incident,
             rule_ids: vec![],
             escalation_step: None,
+            clock_id: None,
             user_id: Some(user_id),
             party_id: None,
             address: "resp@example.jp".into(),

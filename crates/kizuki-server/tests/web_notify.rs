@@ -158,6 +158,7 @@ impl World {
                     incident_id: self.incident,
                     rule_ids: vec![],
                     escalation_step: None,
+                    clock_id: None,
                     user_id: *user_id,
                     party_id: None,
                     address: (*address).to_owned(),

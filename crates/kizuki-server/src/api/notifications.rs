@@ -10,7 +10,6 @@ use jiff::Timestamp;
 use kizuki_domain::ValidationError;
 use kizuki_domain::notification::{AckVia, CallOutcome, JobKind, NotificationState};
 use kizuki_domain::settings::Language;
-use kizuki_domain::timeline::{EntryKind, EntrySource, Lane, TimePrecision, TimelineEntryFields};
 use kizuki_domain::user::{Role, User};
 use kizuki_notify::rule::Channel;
 use kizuki_store::notify::{NewPhoneCall, Notification, PhoneTreeLine, SendPayload, channel_parts};
@@ -243,46 +242,14 @@ pub async fn acknowledge_in_ui(
         ));
     }
     let now = state.clock.now();
-    let entry = ack_entry(state, &user.display_name, &n.address, AckVia::Ui, now);
+    let recipient = crate::web::recipient_name(state, &n).await;
+    let entry =
+        crate::web::ack_entry(state, &recipient, Some(&user.display_name), AckVia::Ui, now);
     let done = state
         .store
         .acknowledge_notification(n.id, Some(user.id), AckVia::Ui, Some(&entry), now)
         .await?;
     Ok((done.notification, done.first))
-}
-
-/// The timeline line of an acknowledgement (lane CISO/CSIRT, source notification).
-pub fn ack_entry(
-    state: &AppState,
-    who: &str,
-    address: &str,
-    via: AckVia,
-    now: Timestamp,
-) -> TimelineEntryFields {
-    let text = match (state.settings.language, via) {
-        (Language::Ja, AckVia::Link) => {
-            format!("{who} が通知（{address} 宛）をメールのリンクから確認しました")
-        }
-        (Language::Ja, AckVia::Ui) => {
-            format!("{who} が通知（{address} 宛）を Kizuki で確認しました")
-        }
-        (Language::En, AckVia::Link) => {
-            format!("{who} acknowledged the notification to {address} by its link")
-        }
-        (Language::En, AckVia::Ui) => {
-            format!("{who} acknowledged the notification to {address} in Kizuki")
-        }
-    };
-    TimelineEntryFields {
-        occurred_at: now,
-        precision: TimePrecision::Minute,
-        day_part: None,
-        lane: Lane::CisoCsirt,
-        actor: who.to_owned(),
-        kind: EntryKind::Communication,
-        text,
-        source: EntrySource::Notification,
-    }
 }
 
 /// Queues one more send of a failed notification, after its cause (a mail server, a webhook,
@@ -349,34 +316,15 @@ pub async fn tick_off_call(
     }
     let n = notification_of(state, incident_id, notification_id).await?;
     let now = state.clock.now();
-    let outcome = match (state.settings.language, call.outcome) {
-        (Language::Ja, CallOutcome::Reached) => "つながった",
-        (Language::Ja, CallOutcome::Voicemail) => "留守電に残した",
-        (Language::Ja, CallOutcome::NoAnswer) => "応答なし",
-        (Language::Ja, CallOutcome::WrongNumber) => "番号違い",
-        (Language::En, CallOutcome::Reached) => "reached",
-        (Language::En, CallOutcome::Voicemail) => "left a voicemail",
-        (Language::En, CallOutcome::NoAnswer) => "no answer",
-        (Language::En, CallOutcome::WrongNumber) => "wrong number",
-    };
-    let mut text = match state.settings.language {
-        Language::Ja => format!("電話連絡網：{} に電話（{outcome}）", n.address),
-        Language::En => format!("Phone tree: called {} ({outcome})", n.address),
-    };
-    if !note.is_empty() {
-        text.push_str(" — ");
-        text.push_str(&note);
-    }
-    let entry = TimelineEntryFields {
-        occurred_at: now,
-        precision: TimePrecision::Minute,
-        day_part: None,
-        lane: Lane::CisoCsirt,
-        actor: user.display_name.clone(),
-        kind: EntryKind::Communication,
-        text,
-        source: EntrySource::Notification,
-    };
+    let callee = crate::web::recipient_name(state, &n).await;
+    let entry = crate::web::call_entry(
+        state,
+        &user.display_name,
+        &callee,
+        call.outcome,
+        &note,
+        now,
+    );
     let line = state
         .store
         .record_call(

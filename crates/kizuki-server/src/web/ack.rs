@@ -232,7 +232,7 @@ pub async fn submit(State(state): State<AppState>, req: WebRequest, body: Bytes)
 }
 
 /// The name of a notification's recipient: the user's or the party's, else the address.
-pub(super) async fn recipient_name(state: &AppState, n: &Notification) -> String {
+pub(crate) async fn recipient_name(state: &AppState, n: &Notification) -> String {
     if let Some(id) = n.user_id
         && let Ok(Some(u)) = state.store.user_by_id(id).await
     {
@@ -249,7 +249,7 @@ pub(super) async fn recipient_name(state: &AppState, n: &Notification) -> String
 
 /// The timeline entry an acknowledgement writes, in the organisation's language: who
 /// acknowledged (`by`, when someone else did it for the recipient) and how.
-pub(super) fn ack_entry(
+pub(crate) fn ack_entry(
     state: &AppState,
     recipient: &str,
     by: Option<&str>,

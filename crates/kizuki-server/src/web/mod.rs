@@ -40,6 +40,10 @@ mod library;
 mod login;
 mod new_incident;
 mod notifications;
+
+// The timeline wording of acknowledgements and calls, shared with the API.
+pub(crate) use ack::{ack_entry, recipient_name};
+pub(crate) use notifications::call_entry;
 mod oncall;
 mod suspicion;
 mod tokens;

@@ -353,8 +353,8 @@ pub async fn acknowledge(State(state): State<AppState>, req: WebRequest, body: B
     }
 }
 
-/// The timeline entry of a call, in the organisation's language.
-fn call_entry(
+/// The timeline entry of a call, in the organisation's language (also used by the API).
+pub(crate) fn call_entry(
     state: &AppState,
     caller: &str,
     callee: &str,
