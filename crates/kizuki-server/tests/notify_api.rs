@@ -254,6 +254,29 @@ async fn rules_are_versioned(backend: Backend) {
     assert_eq!(now["min_severity"], 4);
     assert_eq!(now["version"], 2);
 
+    // Both changes are in the audit log under the administrator's name; the refused one is not.
+    let (_, audit) = h
+        .call(ADMIN, Method::GET, "/api/v1/audit?limit=1000", None)
+        .await;
+    let ours: Vec<(&str, &str)> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["object"] == format!("rule:{id}"))
+        .map(|r| {
+            assert_eq!(r["actor"], "admin@example.jp", "{r}");
+            (
+                r["action"].as_str().unwrap(),
+                r["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ours,
+        vec![("notify.rule.create", "ok"), ("notify.rule.update", "ok")],
+        "{audit}"
+    );
+
     // A level the ladder does not have, and a webhook that does not exist, are named.
     let mut bad = rule("Bad");
     bad["min_severity"] = json!(9);
@@ -573,6 +596,19 @@ async fn webhooks_to_this_machine_need_allowing(backend: Backend) {
         assert!(shown.get("secret").is_none(), "{shown}");
         assert!(!shown.to_string().contains(&secret), "{shown}");
     }
+    // Nor does the audit log keep it.
+    let (_, audit) = h
+        .call(ADMIN, Method::GET, "/api/v1/audit?limit=1000", None)
+        .await;
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["action"] == "notify.webhook.create"),
+        "{audit}"
+    );
+    assert!(!audit.to_string().contains(&secret));
     // The sender gets the same secret.
     assert_eq!(h.store.webhook_secret(id).await.unwrap(), Some(secret));
 }
