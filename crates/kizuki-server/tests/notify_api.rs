@@ -422,6 +422,32 @@ async fn a_broken_template_is_previewed_and_never_saved(backend: Backend) {
         format!("[Kizuki] VPN accounts brute-forced (#{})", incident["id"])
     );
 
+    // A restricted incident the administrator is not on stays hidden: same answer as none.
+    let (status, secret) = h
+        .call(
+            COMMANDER,
+            Method::POST,
+            "/api/v1/incidents",
+            Some(
+                json!({"title": "Board member phished", "category": "targeted_email",
+                        "severity": 4, "restricted": true}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{secret}");
+    for incident_id in [secret["id"].as_i64().unwrap(), 999_999] {
+        let (status, problem) = h
+            .call(
+                ADMIN,
+                Method::POST,
+                &format!("{uri}/preview"),
+                Some(json!({"subject": "{{incident.title}}", "body": "-", "incident_id": incident_id})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
+        assert!(!problem.to_string().contains("phished"), "{problem}");
+    }
+
     // Stale saves conflict; resetting goes back to the built-in one.
     let (status, _) = h
         .call(
