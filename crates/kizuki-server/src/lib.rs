@@ -124,7 +124,8 @@ impl AppState {
         (name = "reference", description = "The ten cases of the study Kizuki is built from"),
         (name = "meta", description = "Health, identity, settings, playbooks"),
         (name = "auth", description = "Signing in: passwords, TOTP, sessions, one's own API tokens"),
-        (name = "users", description = "Administration: users, roles, MFA resets, the audit log")
+        (name = "users", description = "Administration: users, roles, MFA resets, the audit log"),
+        (name = "notify", description = "Notifications: rules, escalation chain, templates, on-call rotations, webhook targets")
     )
 )]
 struct ApiDoc;

@@ -145,7 +145,30 @@ const MATRIX: &[(&str, &str, Via, [bool; 8])] = &[
     ("POST",   "/api/v1/exercises/{exercise_id}/advance",               A, [Y, Y, Y, N, N, N, N, N]),
     ("POST",   "/api/v1/exercises/{exercise_id}/actions",               A, [Y, Y, Y, Y, Y, Y, N, Y]),
     ("POST",   "/api/v1/exercises/{exercise_id}/end",                   A, [Y, Y, Y, N, N, N, N, N]),
-    ("GET",    "/api/v1/exercises/{exercise_id}/report",                A, [Y, Y, Y, Y, Y, Y, N, Y]),
+    ("GET",    "/api/v1/exercises/{exercise_id}/report",                A, [Y, Y, Y, Y, Y, Y, N, Y]),    ("GET",    "/api/v1/notify/oncall/now",                             A, [Y, Y, Y, Y, Y, Y, N, Y]),
+    ("GET",  "/api/v1/notify/rules",                                  A, [Y, N, N, N, N, N, N, N]),
+    ("POST", "/api/v1/notify/rules",                                  A, [Y, N, N, N, N, N, N, N]),
+    ("GET",  "/api/v1/notify/rules/{rule_id}",                        A, [Y, N, N, N, N, N, N, N]),
+    ("PUT",  "/api/v1/notify/rules/{rule_id}",                        A, [Y, N, N, N, N, N, N, N]),
+    ("DELETE","/api/v1/notify/rules/{rule_id}",                        A, [Y, N, N, N, N, N, N, N]),
+    ("GET",  "/api/v1/notify/chain",                                  A, [Y, N, N, N, N, N, N, N]),
+    ("PUT",  "/api/v1/notify/chain",                                  A, [Y, N, N, N, N, N, N, N]),
+    ("GET",  "/api/v1/notify/templates",                              A, [Y, N, N, N, N, N, N, N]),
+    ("GET",  "/api/v1/notify/templates/{kind}/{language}",            A, [Y, N, N, N, N, N, N, N]),
+    ("PUT",  "/api/v1/notify/templates/{kind}/{language}",            A, [Y, N, N, N, N, N, N, N]),
+    ("DELETE","/api/v1/notify/templates/{kind}/{language}",            A, [Y, N, N, N, N, N, N, N]),
+    ("POST", "/api/v1/notify/templates/{kind}/{language}/preview",    A, [Y, N, N, N, N, N, N, N]),
+    ("GET",  "/api/v1/notify/rotations",                              A, [Y, N, N, N, N, N, N, N]),
+    ("POST", "/api/v1/notify/rotations",                              A, [Y, N, N, N, N, N, N, N]),
+    ("GET",  "/api/v1/notify/rotations/{rotation_id}",                A, [Y, N, N, N, N, N, N, N]),
+    ("PUT",  "/api/v1/notify/rotations/{rotation_id}",                A, [Y, N, N, N, N, N, N, N]),
+    ("DELETE","/api/v1/notify/rotations/{rotation_id}",                A, [Y, N, N, N, N, N, N, N]),
+    ("POST", "/api/v1/notify/rotations/{rotation_id}/overrides",      A, [Y, N, N, N, N, N, N, N]),
+    ("GET",  "/api/v1/notify/webhooks",                               A, [Y, N, N, N, N, N, N, N]),
+    ("POST", "/api/v1/notify/webhooks",                               A, [Y, N, N, N, N, N, N, N]),
+    ("GET",  "/api/v1/notify/webhooks/{webhook_id}",                  A, [Y, N, N, N, N, N, N, N]),
+    ("PUT",  "/api/v1/notify/webhooks/{webhook_id}",                  A, [Y, N, N, N, N, N, N, N]),
+    ("DELETE","/api/v1/notify/webhooks/{webhook_id}",                  A, [Y, N, N, N, N, N, N, N]),
 ];
 
 /// The routes that answer without signing in.
@@ -707,6 +730,11 @@ struct Fixture {
     exercise_incident: i64,
     /// A user who may be removed, reset and edited at will.
     spare: i64,
+    /// A notification rule, an on-call rotation and a webhook target (made by an
+    /// administrator with [`furnish_notify`]; `MISSING` until then).
+    rule: i64,
+    rotation: i64,
+    webhook: i64,
 }
 
 /// Gives `incident` one of every child, with `owner`'s token.
@@ -796,7 +824,44 @@ async fn furnish(api: &Api, owner: &str, incident: i64, spare: i64) -> Fixture {
         exercise: id_of(&exercise),
         exercise_incident: exercise["incident_id"].as_i64().unwrap(),
         spare,
+        rule: MISSING,
+        rotation: MISSING,
+        webhook: MISSING,
     }
+}
+
+/// Gives the fixture a notification rule, a rotation and a webhook target, with an
+/// administrator's token (nobody else may make them).
+async fn furnish_notify(api: &Api, admin: &str, f: &mut Fixture) {
+    let rotation = api
+        .post(
+            admin,
+            "/api/v1/notify/rotations",
+            json!({"name": "CSIRT nights", "members": [f.spare], "handover": "09:00",
+                   "time_zone": "Asia/Tokyo", "period": {"kind": "weekly"},
+                   "start_date": "2026-06-01"}),
+        )
+        .await;
+    f.rotation = id_of(&rotation);
+    let rule = api
+        .post(
+            admin,
+            "/api/v1/notify/rules",
+            json!({"name": "Level 3 and up", "min_severity": 3,
+                   "recipients": [{"kind": "on_call", "rotation_id": f.rotation}],
+                   "channels": [{"kind": "email"}], "template_id": "new_incident"}),
+        )
+        .await;
+    f.rule = id_of(&rule);
+    let webhook = api
+        .post(
+            admin,
+            "/api/v1/notify/webhooks",
+            json!({"name": "SOC channel", "format": "slack",
+                   "url": "https://hooks.example.com/services/T0/B0"}),
+        )
+        .await;
+    f.webhook = id_of(&webhook);
 }
 
 /// A log line holding `ip`, in the JSON-lines shape the sweep reads.
@@ -823,6 +888,11 @@ fn concrete(path: &str, f: &Fixture) -> String {
         .replace("{lesson_id}", &f.lesson.to_string())
         .replace("{action_id}", &f.action.to_string())
         .replace("{exercise_id}", &f.exercise.to_string())
+        .replace("{rule_id}", &f.rule.to_string())
+        .replace("{rotation_id}", &f.rotation.to_string())
+        .replace("{webhook_id}", &f.webhook.to_string())
+        .replace("{kind}", "new_incident")
+        .replace("{language}", "en")
         .replace("{user_id}", &f.spare.to_string())
         .replace("{case_id}", "3")
         .replace("{lane}", "ciso_csirt")
@@ -840,6 +910,13 @@ fn concrete(path: &str, f: &Fixture) -> String {
 /// A request for a route with a body its handler will look at (usually refuse: an empty
 /// object), so that the gate's decision is what the status shows.
 fn request_for(method: &str, path: &str, uri: String) -> Req {
+    // Deleting a webhook target takes no version, so an allowed call would delete the
+    // fixture's; a missing id still shows the gate's decision (404, not 403).
+    let uri = if method == "DELETE" && path == "/api/v1/notify/webhooks/{webhook_id}" {
+        format!("/api/v1/notify/webhooks/{MISSING}")
+    } else {
+        uri
+    };
     let req = Req::new(method, uri);
     match method {
         "POST" if path.ends_with("/sweeps") => {
@@ -998,7 +1075,8 @@ async fn role_route_matrix(backend: Backend) {
         )
         .await;
     let incident = receipt["reference"].as_i64().unwrap();
-    let f = furnish(&api, &commander.token, incident, spare.id()).await;
+    let mut f = furnish(&api, &commander.token, incident, spare.id()).await;
+    furnish_notify(&api, &people[column(Role::Admin)].token, &mut f).await;
     api.post(
         &commander.token,
         &format!("/api/v1/incidents/{incident}/members"),

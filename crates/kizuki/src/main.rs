@@ -16,6 +16,7 @@ mod backup;
 mod config;
 mod hunt_cmd;
 mod library_cmd;
+mod notify_cmd;
 mod review_cmd;
 mod security_cmd;
 
@@ -130,6 +131,16 @@ enum Command {
     Actions {
         #[command(subcommand)]
         command: review_cmd::ActionsCommand,
+    },
+    /// Notification rules, the escalation chain, message templates and webhook targets.
+    Notify {
+        #[command(subcommand)]
+        command: notify_cmd::NotifyCommand,
+    },
+    /// On-call rotations: list, add, override, and who is on call now.
+    Oncall {
+        #[command(subcommand)]
+        command: notify_cmd::OncallCommand,
     },
 }
 
@@ -355,6 +366,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Actions { command } => {
             let state = state(&cli.database, &file).await?;
             let out = review_cmd::actions(&state, cli.json, command).await;
+            state.store.close().await;
+            out
+        }
+        Command::Notify { command } => {
+            let mut state = state(&cli.database, &file).await?;
+            let out = notify_cmd::notify(&mut state, &file, cli.json, command).await;
+            state.store.close().await;
+            out
+        }
+        Command::Oncall { command } => {
+            let state = state(&cli.database, &file).await?;
+            let out = notify_cmd::oncall(&state, cli.json, command).await;
             state.store.close().await;
             out
         }

@@ -16,6 +16,7 @@ pub mod legal_clocks;
 pub mod members;
 pub mod meta;
 pub mod notifications;
+pub mod notify;
 pub mod observables;
 pub mod parties;
 pub mod playbooks;
@@ -105,6 +106,34 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(exercises::record_action))
         .routes(routes!(exercises::end))
         .routes(routes!(exercises::report))
+        .routes(routes!(notify::list_rules, notify::create_rule))
+        .routes(routes!(
+            notify::get_rule,
+            notify::update_rule,
+            notify::delete_rule
+        ))
+        .routes(routes!(notify::get_chain, notify::save_chain))
+        .routes(routes!(notify::list_templates))
+        .routes(routes!(
+            notify::get_template,
+            notify::save_template,
+            notify::reset_template
+        ))
+        .routes(routes!(notify::preview_template))
+        .routes(routes!(notify::list_rotations, notify::create_rotation))
+        .routes(routes!(
+            notify::get_rotation,
+            notify::update_rotation,
+            notify::delete_rotation
+        ))
+        .routes(routes!(notify::add_override))
+        .routes(routes!(notify::on_call_now))
+        .routes(routes!(notify::list_webhooks, notify::create_webhook))
+        .routes(routes!(
+            notify::get_webhook,
+            notify::update_webhook,
+            notify::delete_webhook
+        ))
 }
 
 /// Reads an incident or answers 404. Under `/api/v1/incidents/{id}` the gate has just read

@@ -628,7 +628,13 @@ async fn visible_incident(state: &AppState, actor: Actor<'_>, id: i64) -> Manage
         Actor::User { principal, .. } => {
             crate::access::check_incident_visible(state, principal, id)
                 .await
-                .map_err(|_| ManageError::not_found("incident", id))
+                .map_err(|e| match e {
+                    // Missing and invisible look the same.
+                    ApiError::Store(store) if !matches!(store, StoreError::NotFound { .. }) => {
+                        ManageError::Store(store)
+                    }
+                    _ => ManageError::not_found("incident", id),
+                })
         }
         Actor::Operator { .. } => state
             .store
