@@ -243,8 +243,7 @@ pub async fn acknowledge_in_ui(
     }
     let now = state.clock.now();
     let recipient = crate::web::recipient_name(state, &n).await;
-    let entry =
-        crate::web::ack_entry(state, &recipient, Some(&user.display_name), AckVia::Ui, now);
+    let entry = crate::web::ack_entry(state, &recipient, Some(&user.display_name), AckVia::Ui, now);
     let done = state
         .store
         .acknowledge_notification(n.id, Some(user.id), AckVia::Ui, Some(&entry), now)
@@ -317,14 +316,8 @@ pub async fn tick_off_call(
     let n = notification_of(state, incident_id, notification_id).await?;
     let now = state.clock.now();
     let callee = crate::web::recipient_name(state, &n).await;
-    let entry = crate::web::call_entry(
-        state,
-        &user.display_name,
-        &callee,
-        call.outcome,
-        &note,
-        now,
-    );
+    let entry =
+        crate::web::call_entry(state, &user.display_name, &callee, call.outcome, &note, now);
     let line = state
         .store
         .record_call(
