@@ -556,6 +556,64 @@ async fn an_override_takes_the_pager(backend: Backend) {
     );
 }
 
+async fn a_rotation_in_use_is_not_deleted(backend: Backend) {
+    let Some(h) = Harness::new(backend, &[]).await else {
+        return;
+    };
+    let (status, rotation) = h
+        .call(
+            ADMIN,
+            Method::POST,
+            "/api/v1/notify/rotations",
+            Some(json!({"name": "CSIRT primary", "members": [h.alice],
+                        "handover": "09:00", "time_zone": "Asia/Tokyo",
+                        "period": {"kind": "weekly"}, "start_date": "2026-06-15"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{rotation}");
+    let id = rotation["id"].as_i64().unwrap();
+    let mut paging = rule("page the first responders");
+    paging["recipients"] = json!([{"kind": "on_call", "rotation_id": id}]);
+    let (status, created) = h
+        .call(ADMIN, Method::POST, "/api/v1/notify/rules", Some(paging))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+
+    // Deleting it would leave the rule paging nobody: refused, naming the rule.
+    let path = format!("/api/v1/notify/rotations/{id}?version=1");
+    let (status, problem) = h.call(ADMIN, Method::DELETE, &path, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("page the first responders")),
+        "{problem}"
+    );
+    let (status, _) = h
+        .call(
+            ADMIN,
+            Method::GET,
+            &format!("/api/v1/notify/rotations/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "the rotation is still there");
+
+    // Once the rule is gone, so may the rotation be.
+    let rule_id = created["id"].as_i64().unwrap();
+    let (status, _) = h
+        .call(
+            ADMIN,
+            Method::DELETE,
+            &format!("/api/v1/notify/rules/{rule_id}?version=1"),
+            None,
+        )
+        .await;
+    assert!(status.is_success(), "{status}");
+    let (status, _) = h.call(ADMIN, Method::DELETE, &path, None).await;
+    assert!(status.is_success(), "{status}");
+}
+
 async fn webhooks_to_this_machine_need_allowing(backend: Backend) {
     let Some(h) = Harness::new(backend, &[]).await else {
         return;
@@ -717,6 +775,7 @@ both_backends!(
     rules_are_versioned,
     a_broken_template_is_previewed_and_never_saved,
     an_override_takes_the_pager,
+    a_rotation_in_use_is_not_deleted,
     webhooks_to_this_machine_need_allowing,
     only_administrators_manage,
 );

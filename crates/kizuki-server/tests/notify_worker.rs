@@ -466,7 +466,7 @@ async fn acknowledging_in_kizuki_is_for_the_person_told_or_a_commander() {
         .unwrap();
     let acks: Vec<_> = timeline
         .iter()
-        .filter(|e| e.text.contains("Kizuki で確認しました"))
+        .filter(|e| e.text.contains("インシデント画面から"))
         .collect();
     assert_eq!(acks.len(), 1);
     assert_eq!(acks[0].actor, on_call.display_name);

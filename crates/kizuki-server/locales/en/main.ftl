@@ -592,6 +592,7 @@ admin-notify-rule-summary = level { $level } or above, { $categories }: { $recip
 admin-notify-disabled = disabled
 admin-notify-delete = Delete
 admin-notify-delete-label = Delete { $name }
+admin-notify-in-use = Rules or the escalation chain still use this, so it was not deleted. Change them first.
 admin-notify-rule-stale = Someone changed this rule just now. Look at it again before deleting it.
 admin-notify-new-rule = New rule
 admin-notify-min-level = From level

@@ -578,6 +578,7 @@ admin-notify-rule-summary = レベル { $level } 以上、{ $categories }：{ $r
 admin-notify-disabled = 無効
 admin-notify-delete = 削除
 admin-notify-delete-label = { $name } を削除
+admin-notify-in-use = ルールまたはエスカレーションの段階がまだこれを使っているため、削除しませんでした。先にそちらを変更してください。
 admin-notify-rule-stale = たった今、ほかの人がこのルールを変更しました。内容を確認してから削除してください。
 admin-notify-new-rule = ルールを作成
 admin-notify-min-level = 対象レベル（以上）

@@ -98,6 +98,14 @@ pub enum ManageError {
     /// The addressed rule, rotation, target or incident does not exist (or is not visible).
     #[error("{what} {id} not found")]
     NotFound { what: &'static str, id: String },
+    /// A rotation or webhook target that rules or the escalation chain still name: deleting
+    /// it would silently drop those messages.
+    #[error("{what} {id} is still named by {}; change those first", by.join(", "))]
+    InUse {
+        what: &'static str,
+        id: i64,
+        by: Vec<String>,
+    },
     /// From the store; `Stale` means someone changed the row since the caller read it.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -125,12 +133,48 @@ impl From<ManageError> for ApiError {
         match e {
             ManageError::Invalid(v) => ApiError::Validation(v),
             e @ ManageError::NotFound { .. } => ApiError::NotFound(e.to_string()),
+            e @ ManageError::InUse { .. } => ApiError::Conflict {
+                message: e.to_string(),
+                current_version: None,
+            },
             ManageError::Store(s) => ApiError::Store(s),
         }
     }
 }
 
 pub type ManageResult<T> = Result<T, ManageError>;
+
+/// `InUse` when a rule or a step of the escalation chain names the thing being deleted.
+async fn refuse_if_named(
+    state: &AppState,
+    what: &'static str,
+    id: i64,
+    names_it: impl Fn(&Recipient, &Channel) -> bool,
+) -> ManageResult<()> {
+    let mentions = |recipients: &[Recipient], channels: &[Channel]| {
+        recipients
+            .iter()
+            .any(|r| channels.iter().any(|c| names_it(r, c)))
+    };
+    let mut by = Vec::new();
+    for stored in state.store.list_rules().await? {
+        if mentions(&stored.rule.recipients, &stored.rule.channels) {
+            by.push(format!("rule \"{}\"", stored.rule.name));
+        }
+    }
+    if let Some(stored) = state.store.escalation_chain().await? {
+        for (n, step) in stored.chain.steps.iter().enumerate() {
+            if mentions(&step.recipients, &step.channels) {
+                by.push(format!("escalation step {}", n + 1));
+            }
+        }
+    }
+    if by.is_empty() {
+        Ok(())
+    } else {
+        Err(ManageError::InUse { what, id, by })
+    }
+}
 
 fn required_version(version: Option<i64>) -> ManageResult<i64> {
     version.ok_or_else(|| {
@@ -908,6 +952,10 @@ pub async fn delete_rotation(
     id: i64,
     version: i64,
 ) -> ManageResult<()> {
+    refuse_if_named(state, "rotation", id, |r, _| {
+        *r == Recipient::OnCall { rotation_id: id }
+    })
+    .await?;
     state.store.delete_rotation(id, version).await?;
     audit(
         state,
@@ -1260,6 +1308,10 @@ pub async fn update_webhook(
 }
 
 pub async fn delete_webhook(state: &AppState, actor: Actor<'_>, id: i64) -> ManageResult<()> {
+    refuse_if_named(state, "webhook target", id, |_, c| {
+        *c == Channel::Webhook { webhook_id: id }
+    })
+    .await?;
     if !state.store.delete_webhook_target(id).await? {
         return Err(ManageError::not_found("webhook target", id));
     }

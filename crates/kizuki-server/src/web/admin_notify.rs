@@ -522,6 +522,18 @@ async fn manage_failed(
 ) -> Response {
     match e {
         ManageError::NotFound { .. } => req.not_found(),
+        e @ ManageError::InUse { .. } => {
+            let notice = format!("{} ({e})", req.tr.t("admin-notify-in-use"));
+            render_index(
+                state,
+                req,
+                StatusCode::CONFLICT,
+                form,
+                FieldErrors::default(),
+                Some(notice),
+            )
+            .await
+        }
         e if e.is_stale() => {
             render_index(
                 state,
