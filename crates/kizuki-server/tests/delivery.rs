@@ -167,6 +167,105 @@ async fn smtp_auth_with_the_right_and_a_wrong_password() {
     assert_eq!(sink.messages().len(), 1, "nothing was accepted");
 }
 
+/// A certificate for 127.0.0.1 from a throw-away CA of "our organisation", the way an
+/// internal mail relay is usually set up; `(dir, ca.pem, cert.pem, key.pem)`.
+fn corporate_certificate() -> (tempfile::TempDir, String, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Example Corp internal CA");
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let server_key = rcgen::KeyPair::generate().unwrap();
+    let server = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&server_key, &issuer)
+        .unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let (ca_pem, cert_pem, key_pem) = (path("ca.pem"), path("cert.pem"), path("key.pem"));
+    std::fs::write(&ca_pem, ca.pem()).unwrap();
+    std::fs::write(&cert_pem, server.pem()).unwrap();
+    std::fs::write(&key_pem, server_key.serialize_pem()).unwrap();
+    (dir, ca_pem, cert_pem, key_pem)
+}
+
+#[tokio::test]
+async fn starttls_and_implicit_tls_with_the_organisations_own_ca() {
+    let Some(python) = python_with_aiosmtpd() else {
+        return;
+    };
+    let (_dir, ca, cert, key) = corporate_certificate();
+    let tls_args = |implicit: bool| {
+        let mut args = vec![
+            "--tls-cert".to_owned(),
+            cert.clone(),
+            "--tls-key".to_owned(),
+            key.clone(),
+            "--user".to_owned(),
+            "alert@example.jp".to_owned(),
+            "--password".to_owned(),
+            "s3cret".to_owned(),
+        ];
+        if implicit {
+            args.push("--implicit-tls".to_owned());
+        }
+        args
+    };
+
+    // STARTTLS, required, then AUTH over the encrypted link.
+    let starttls = Sink::start_with(&python, free_port(), &tls_args(false));
+    let url = format!(
+        "smtp://alert%40example.jp:s3cret@127.0.0.1:{}?tls=starttls&ca={ca}",
+        starttls.port
+    );
+    mailer(&url).send(email(1, None)).await.unwrap();
+    assert_eq!(starttls.messages().len(), 1);
+    assert_eq!(lines(&starttls.messages()[0].0["subject"]), SUBJECT);
+
+    // Without the CA the same server is not trusted: a TLS failure that says so, nothing sent.
+    let untrusted = format!(
+        "smtp://alert%40example.jp:s3cret@127.0.0.1:{}?tls=starttls",
+        starttls.port
+    );
+    let err = mailer(&untrusted).send(email(2, None)).await.unwrap_err();
+    assert!(matches!(err, DeliveryError::SmtpTls { .. }), "{err:?}");
+    assert!(!err.to_string().contains("s3cret"), "{err}");
+    assert_eq!(starttls.messages().len(), 1);
+
+    // Implicit TLS (smtps://) from the first byte.
+    let implicit = Sink::start_with(&python, free_port(), &tls_args(true));
+    let url = format!(
+        "smtps://alert%40example.jp:s3cret@127.0.0.1:{}?ca={ca}",
+        implicit.port
+    );
+    mailer(&url).send(email(3, None)).await.unwrap();
+    assert_eq!(implicit.messages().len(), 1);
+
+    // A CA file that is missing or holds no certificate is refused when read, naming it.
+    for (file, says) in [
+        ("/nonexistent/ca.pem", "cannot be read"),
+        (key.as_str(), "no PEM certificate"),
+    ] {
+        let err = SmtpSettings::parse(
+            &format!("smtp://127.0.0.1:25?tls=starttls&ca={file}"),
+            "kizuki@example.jp",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("KIZUKI_SMTP_URL") && err.contains(says),
+            "{err}"
+        );
+    }
+    let err = SmtpSettings::parse(&format!("smtp://127.0.0.1:25?ca={ca}"), "kizuki@example.jp")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("only matters with TLS"), "{err}");
+}
+
 #[tokio::test]
 async fn smtp_server_that_is_down_is_retried() {
     let port = free_port();

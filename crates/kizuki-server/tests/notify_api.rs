@@ -216,6 +216,13 @@ fn rule(name: &str) -> Value {
            "channels": [{"kind": "email"}], "template_id": "new_incident"})
 }
 
+/// "CSIRT primary": weekly turns from Monday 2026-06-15, handing over at 09:00 Tokyo time.
+fn weekly_rotation(members: &[i64]) -> Value {
+    json!({"name": "CSIRT primary", "members": members,
+           "handover": "09:00", "time_zone": "Asia/Tokyo",
+           "period": {"kind": "weekly"}, "start_date": "2026-06-15"})
+}
+
 // --- scenarios -------------------------------------------------------------------------------
 
 async fn rules_are_versioned(backend: Backend) {
@@ -480,9 +487,7 @@ async fn an_override_takes_the_pager(backend: Backend) {
             ADMIN,
             Method::POST,
             "/api/v1/notify/rotations",
-            Some(json!({"name": "CSIRT primary", "members": [h.alice, h.bob],
-                        "handover": "09:00", "time_zone": "Asia/Tokyo",
-                        "period": {"kind": "weekly"}, "start_date": "2026-06-15"})),
+            Some(weekly_rotation(&[h.alice, h.bob])),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{rotation}");
@@ -565,9 +570,7 @@ async fn a_rotation_in_use_is_not_deleted(backend: Backend) {
             ADMIN,
             Method::POST,
             "/api/v1/notify/rotations",
-            Some(json!({"name": "CSIRT primary", "members": [h.alice],
-                        "handover": "09:00", "time_zone": "Asia/Tokyo",
-                        "period": {"kind": "weekly"}, "start_date": "2026-06-15"})),
+            Some(weekly_rotation(&[h.alice])),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{rotation}");

@@ -10,7 +10,10 @@
 //!
 //! Credentials are the URL's user information, percent-decoded (`smtp://alert%40example.jp:p%40ss@…`).
 //! A password is refused over a plain link to another machine: it would cross the network in
-//! clear. Certificates are checked against the Mozilla roots and the host name.
+//! clear. Certificates are checked against the Mozilla roots and the host name; a mail server
+//! with a certificate from the organisation's own CA is trusted by adding
+//! `ca=/path/to/ca.pem` (one or more PEM certificates, added to the Mozilla roots), e.g.
+//! `smtp://mail.corp.example:587?tls=starttls&ca=/etc/kizuki/corp-ca.pem`.
 
 use std::fmt;
 use std::time::Duration;
@@ -18,7 +21,7 @@ use std::time::Duration;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Message, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::{Error as SmtpError, PoolConfig};
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
@@ -55,6 +58,8 @@ pub struct SmtpSettings {
     pub connect_timeout: Duration,
     /// Limit on one whole send, from connecting to the final reply.
     pub send_timeout: Duration,
+    /// The `ca=` file and its PEM certificates, trusted besides the Mozilla roots.
+    pub extra_ca: Option<(String, Vec<u8>)>,
 }
 
 impl fmt::Debug for SmtpSettings {
@@ -68,6 +73,7 @@ impl fmt::Debug for SmtpSettings {
             .field("from", &self.from.to_string())
             .field("connect_timeout", &self.connect_timeout)
             .field("send_timeout", &self.send_timeout)
+            .field("extra_ca", &self.extra_ca.as_ref().map(|(path, _)| path))
             .finish()
     }
 }
@@ -94,8 +100,10 @@ impl SmtpSettings {
                 )));
             }
         };
+        let mut extra_ca = None;
         for (key, value) in parsed.query_pairs() {
             match (key.as_ref(), value.as_ref(), security) {
+                ("ca", path, _) => extra_ca = Some(read_ca(path).map_err(bad)?),
                 ("tls", "starttls", SmtpSecurity::Plain | SmtpSecurity::StartTls) => {
                     security = SmtpSecurity::StartTls;
                 }
@@ -110,9 +118,16 @@ impl SmtpSettings {
                     return Err(bad(format!("tls must be `starttls` or `none` (got `{v}`)")));
                 }
                 (k, _, _) => {
-                    return Err(bad(format!("unknown parameter `{k}`; only `tls` is read")));
+                    return Err(bad(format!(
+                        "unknown parameter `{k}`; only `tls` and `ca` are read"
+                    )));
                 }
             }
+        }
+        if extra_ca.is_some() && security == SmtpSecurity::Plain {
+            return Err(bad(
+                "`ca=` only matters with TLS; add tls=starttls or use smtps://".into(),
+            ));
         }
         let host = parsed
             .host_str()
@@ -181,6 +196,7 @@ impl SmtpSettings {
             from,
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
             send_timeout: Self::DEFAULT_SEND_TIMEOUT,
+            extra_ca,
         })
     }
 
@@ -192,6 +208,19 @@ impl SmtpSettings {
             format!("{}:{}", self.host, self.port)
         }
     }
+}
+
+/// Reads the `ca=` file: at least one PEM certificate, nothing that fails to parse.
+fn read_ca(path: &str) -> Result<(String, Vec<u8>), String> {
+    let pem = std::fs::read(path).map_err(|e| format!("ca={path} cannot be read: {e}"))?;
+    let count = String::from_utf8_lossy(&pem)
+        .matches("-----BEGIN CERTIFICATE-----")
+        .count();
+    if count == 0 {
+        return Err(format!("ca={path} holds no PEM certificate"));
+    }
+    Certificate::from_pem(&pem).map_err(|e| format!("ca={path}: {e}"))?;
+    Ok((path.to_owned(), pem))
 }
 
 /// One recipient: the address and, when known, the person's name.
@@ -262,7 +291,13 @@ impl Mailer {
             ));
         }
         let tls_parameters = || {
-            TlsParameters::new(settings.host.clone()).map_err(|e| {
+            let mut builder = TlsParameters::builder(settings.host.clone());
+            if let Some((path, pem)) = &settings.extra_ca {
+                let certificate = Certificate::from_pem(pem)
+                    .map_err(|e| SettingError::new(SMTP_URL_SETTING, format!("ca={path}: {e}")))?;
+                builder = builder.add_root_certificate(certificate);
+            }
+            builder.build().map_err(|e| {
                 SettingError::new(SMTP_URL_SETTING, format!("TLS cannot be set up: {e}"))
             })
         };
@@ -388,7 +423,9 @@ fn classify(e: &SmtpError, server: String, connect_timeout: Duration) -> Deliver
             after: connect_timeout,
         };
     }
-    if e.is_tls() {
+    // lettre reports a refused certificate as a connection error; the rustls error inside
+    // says what it is, and a person must fix it (a retry would fail the same way).
+    if e.is_tls() || rustls_failure(e) {
         return DeliveryError::SmtpTls {
             server,
             message: source_text(e),
@@ -401,6 +438,24 @@ fn classify(e: &SmtpError, server: String, connect_timeout: Duration) -> Deliver
         server,
         message: source_text(e),
     }
+}
+
+/// Whether a rustls error (a certificate not trusted, a handshake refused) is in the chain,
+/// directly or inside an `io::Error`.
+fn rustls_failure(e: &SmtpError) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(err) = source {
+        if err.downcast_ref::<rustls::Error>().is_some()
+            || err
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+        {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }
 
 fn io_kind(e: &SmtpError) -> Option<std::io::ErrorKind> {

@@ -61,6 +61,20 @@ impl Sink {
     /// On a chosen port (to bring a server back where a sender expects it), optionally
     /// demanding AUTH with `(user, password)`.
     pub fn start_on(python: &str, port: u16, auth: Option<(&str, &str)>) -> Sink {
+        let mut args: Vec<String> = Vec::new();
+        if let Some((user, password)) = auth {
+            args.extend([
+                "--user".into(),
+                user.into(),
+                "--password".into(),
+                password.into(),
+            ]);
+        }
+        Sink::start_with(python, port, &args)
+    }
+
+    /// With any further arguments of the script (`--tls-cert`, `--implicit-tls`, …).
+    pub fn start_with(python: &str, port: u16, args: &[String]) -> Sink {
         let dir = tempfile::tempdir().unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../kizuki-server/tests/fixtures/smtp_sink.py");
@@ -71,10 +85,8 @@ impl Sink {
             .arg(dir.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        if let Some((user, password)) = auth {
-            cmd.args(["--user", user, "--password", password]);
-        }
+            .stderr(Stdio::inherit())
+            .args(args);
         let mut child = cmd.spawn().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
